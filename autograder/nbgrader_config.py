@@ -19,3 +19,5 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.course_id = "vae-course"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+COURSE_WORK.mkdir(parents=True, exist_ok=True)
+c.CourseDirectory.db_url = f"sqlite:///{COURSE_WORK / 'gradebook.db'}"
