@@ -1,23 +1,26 @@
-"""nbgrader configuration of the VAE course (first version; the autograder issue extends it).
+"""nbgrader configuration of the VAE course.
 
-Run nbgrader from the repository root with ``--config autograder/nbgrader_config.py``
-or through ``python -m autograder``. Sources live in ``solutions/<assignment>/``,
-releases in ``notebooks/<assignment>/``.
+The settings live in ``autograder/course.py`` (one source of truth for ``python -m autograder``
+and for plain nbgrader). To use nbgrader's own commands, run them from this folder
+(nbgrader reads ``nbgrader_config.py`` from the working directory), e.g.::
+
+    cd autograder && nbgrader generate_assignment mnist_vae --force
+    cd autograder && nbgrader autograde mnist_vae --student=12345
+
+Sources: ``solutions/<assignment>/``; releases: ``notebooks/<assignment>/``; submissions,
+autograded notebooks, feedback and the gradebook: ``autograder/course/`` (git-ignored; the
+``VAECOURSE_COURSE_DIR`` environment variable moves it). Grading kernels run in the sandbox
+with ``VAECOURSE_PROFILE=ci`` and a per-cell timeout (``VAECOURSE_CELL_TIMEOUT``, 60 s).
 """
 
-import os
+import sys
 from pathlib import Path
 
-c = get_config()  # noqa: F821 (injected by traitlets)
-
 REPO = Path(__file__).resolve().parent.parent
-COURSE_WORK = Path(os.environ.get("VAECOURSE_COURSE_DIR", REPO / "autograder" / "course"))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-c.CourseDirectory.root = str(REPO)
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "notebooks"
-c.CourseDirectory.course_id = "vae-course"
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
-COURSE_WORK.mkdir(parents=True, exist_ok=True)
-c.CourseDirectory.db_url = f"sqlite:///{COURSE_WORK / 'gradebook.db'}"
+from autograder.course import Course, apply_settings  # noqa: E402
+
+c = get_config()  # noqa: F821 (injected by traitlets)
+apply_settings(c, Course.default())

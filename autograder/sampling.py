@@ -1,0 +1,206 @@
+"""Sample submissions: the agreed format, and building them into notebooks.
+
+Each assignment has ``autograder/samples/<assignment>/samples.py`` (written by the notebook's
+author) defining ``SAMPLES``, a list of :class:`Sample`. A sample replaces some solution
+cells (by grade id) of the *release* notebook; every other solution cell gets the reference
+code of the source notebook, so each sample isolates one mistake or one alternative. The
+"reference" (all reference code) and "blank" (the release as is) samples are implicit.
+
+Expected autograde score: total autograded points minus the points of the sample's
+``fails`` (each of those grade cells must lose all its points, every other one must keep
+all); reference = full marks; blank = 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .course import Course
+
+KINDS = ("mistake", "alternative")
+NAME = re.compile(r"[a-z0-9_]+")
+RESERVED = ("reference", "blank")
+_MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)\s*$")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample submission: a common mistake or an alternative correct answer."""
+
+    name: str
+    kind: str
+    description: str
+    answers: dict[str, str]
+    fails: frozenset[str] | set[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not NAME.fullmatch(self.name) or self.name in RESERVED:
+            raise ValueError(f"sample name {self.name!r}: use [a-z0-9_]+, not {RESERVED}")
+        if self.kind not in KINDS:
+            raise ValueError(f"sample {self.name}: kind must be one of {KINDS}, not {self.kind!r}")
+        if self.kind == "alternative" and self.fails:
+            raise ValueError(f"sample {self.name}: an alternative answer cannot fail tests")
+        if self.kind == "mistake" and not self.fails:
+            raise ValueError(f"sample {self.name}: a mistake must name the tests it fails")
+        if not self.answers:
+            raise ValueError(f"sample {self.name}: no answers given")
+        object.__setattr__(self, "fails", frozenset(self.fails))
+
+
+def cell_meta(cell: NotebookNode) -> dict:
+    """The cell's nbgrader metadata ({} when none)."""
+    return dict(cell.get("metadata", {}).get("nbgrader", {}) or {})
+
+
+def strip_markers(source: str) -> str:
+    """The source without nbgrader's ``### BEGIN/END SOLUTION`` (and similar) lines."""
+    return "\n".join(line for line in source.splitlines() if not _MARKER.match(line))
+
+
+@dataclass
+class AssignmentSpec:
+    """What the source notebook says about grading."""
+
+    name: str
+    solutions: dict[str, NotebookNode]  # grade_id -> source cell (code or markdown)
+    tests: dict[str, float]  # autograded grade cells: grade_id -> points
+    manual: dict[str, float]  # manually graded cells: grade_id -> points
+
+    @classmethod
+    def read(cls, course: Course, assignment: str) -> AssignmentSpec:
+        nb = nbformat.read(course.source_notebook(assignment), as_version=4)
+        solutions, tests, manual = {}, {}, {}
+        for cell in nb.cells:
+            meta = cell_meta(cell)
+            gid = meta.get("grade_id")
+            if not gid:
+                continue
+            if meta.get("solution"):
+                solutions[gid] = cell
+            if meta.get("grade"):
+                points = float(meta.get("points", 0))
+                if cell.cell_type == "code" and not meta.get("solution"):
+                    tests[gid] = points
+                else:
+                    manual[gid] = points
+        return cls(assignment, solutions, tests, manual)
+
+    @property
+    def total(self) -> float:
+        return sum(self.tests.values())
+
+    def reference_source(self, grade_id: str) -> str:
+        return strip_markers(self.solutions[grade_id].source)
+
+    def expected(self, fails: frozenset[str] | set[str]) -> dict[str, float]:
+        """Expected autograded score per test cell."""
+        return {gid: (0.0 if gid in fails else pts) for gid, pts in self.tests.items()}
+
+    def validate(self, sample: Sample) -> None:
+        """Fail clearly when a sample names cells the notebook does not have."""
+        unknown = set(sample.answers) - set(self.solutions)
+        if unknown:
+            raise ValueError(
+                f"{self.name} sample {sample.name}: no solution cell with grade_id "
+                f"{sorted(unknown)}; solution cells: {sorted(self.solutions)}"
+            )
+        bad = set(sample.fails) - set(self.tests)
+        if bad:
+            raise ValueError(
+                f"{self.name} sample {sample.name}: fails names {sorted(bad)}, which are not "
+                f"autograded test cells; tests: {sorted(self.tests)}"
+            )
+
+
+def load_samples(course: Course, assignment: str) -> list[Sample]:
+    """The assignment's ``SAMPLES`` (empty when it has no ``samples.py`` yet), validated."""
+    path = course.samples / assignment / "samples.py"
+    if not path.is_file():
+        return []
+    spec = importlib.util.spec_from_file_location(f"_samples_{assignment}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    samples = list(getattr(module, "SAMPLES", []))
+    names = [s.name for s in samples]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"{path}: duplicate sample names {sorted(duplicates)}")
+    info = AssignmentSpec.read(course, assignment)
+    for sample in samples:
+        if not isinstance(sample, Sample):
+            raise TypeError(f"{path}: SAMPLES holds a {type(sample).__name__}, not a Sample")
+        info.validate(sample)
+    return samples
+
+
+def build_notebook(
+    release: NotebookNode, spec: AssignmentSpec, answers: dict[str, str] | None
+) -> NotebookNode:
+    """A submission made from the release notebook.
+
+    ``answers=None`` gives the blank release; otherwise every solution cell gets its entry
+    of ``answers`` or, when absent, the reference code of the source notebook.
+    """
+    nb = copy.deepcopy(release)
+    if answers is None:
+        return nb
+    for cell in nb.cells:
+        meta = cell_meta(cell)
+        gid = meta.get("grade_id")
+        if meta.get("solution") and gid in spec.solutions:
+            cell.source = answers[gid] if gid in answers else spec.reference_source(gid)
+    return nb
+
+
+@dataclass(frozen=True)
+class SampleCase:
+    """A sample ready to grade: its student id, notebook and expected scores."""
+
+    student: str
+    assignment: str
+    kind: str  # reference, blank, mistake, alternative (damaged/adversarial: see demo)
+    description: str
+    notebook: NotebookNode | bytes
+    expected: dict[str, float]  # per test cell
+
+
+def sample_cases(course: Course, assignment: str, release: NotebookNode) -> list[SampleCase]:
+    """Reference, blank and the assignment's samples, built from ``release``."""
+    spec = AssignmentSpec.read(course, assignment)
+    cases = [
+        SampleCase("reference", assignment, "reference", "the reference solution",
+                   build_notebook(release, spec, {}), spec.expected(frozenset())),
+        SampleCase("blank", assignment, "blank", "the release as is",
+                   build_notebook(release, spec, None), spec.expected(frozenset(spec.tests))),
+    ]  # fmt: skip
+    for sample in load_samples(course, assignment):
+        cases.append(SampleCase(
+            sample.name, assignment, sample.kind, sample.description,
+            build_notebook(release, spec, sample.answers), spec.expected(sample.fails),
+        ))  # fmt: skip
+    return cases
+
+
+def write_submission(course: Course, case: SampleCase) -> Path:
+    """Put a case's notebook where nbgrader expects a submission; return the path."""
+    folder = course.submitted / case.student / case.assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{case.assignment}.ipynb"
+    if isinstance(case.notebook, bytes):
+        path.write_bytes(case.notebook)
+    else:
+        nbformat.write(case.notebook, path)
+    return path
+
+
+def release_of(course: Course, assignment: str) -> NotebookNode:
+    """The release notebook generated into the course's scratch release folder."""
+    return nbformat.read(course.grading_release / assignment / f"{assignment}.ipynb", as_version=4)

@@ -1,0 +1,220 @@
+"""Benchmark: the reference MNIST conv VAE vs the TensorFlow CVAE tutorial's training loop.
+
+Run (full MNIST from ``VAECOURSE_DATA``, or the Keras download)::
+
+    python benchmarks/mnist_tf.py --latent 2 --epochs 10        # the ELBO + speed goal
+    python benchmarks/mnist_tf.py --latent 16 --epochs 10 --width 32 --baseline-steps 0
+
+Prints, per epoch, the wall time, the process CPU time, images per second (of wall time
+and of CPU time) and the test-set ELBO (single-sample Monte Carlo ELBO averaged over the
+10,000 test images, the tutorial's metric). The **baseline** is the same ``CVAE``
+architecture trained exactly as TensorFlow's CVAE tutorial does (width 32,
+``from_tensor_slices(...).shuffle(60000).batch(32)``, ``Adam(1e-4)``, the MC ELBO loss,
+a ``tf.function`` step); it runs ``--baseline-steps`` steps, half before and half after
+our training, to measure its throughput on the same machine in the same run
+(``--baseline-epochs N`` trains it for N full epochs and reports its ELBO as well).
+
+Goals (issue 2): latent 2 after 10 epochs: test ELBO >= -150 nats (tutorial: about -156)
+with >= 2x the tutorial loop's training throughput; latent 16: negative ELBO < 95 nats.
+
+Choices, and why (measured on 2 CPU cores; see the README for numbers):
+
+* **width 16** (default) instead of 32. On a CPU, throughput per image does not depend on
+  the batch size (batch 32 already keeps the cores busy; we measured the same images per
+  CPU-second at batch 32, 128 and 256), so speed must come from less arithmetic. Most of
+  the work is in the decoder's last two transposed convolutions, whose cost scales with
+  width^2; width 16 does ~4x less arithmetic there and trains ~2x faster per image.
+  With a 2-D code the bottleneck is the latent size, not the width, so the ELBO does not
+  suffer. For latent 16, where capacity matters, use ``--width 32``.
+* **batch 128, Adam(1e-3)**: 4x fewer optimizer steps (less Python/dispatch overhead,
+  and on a GPU much better utilization than batch 32) with a 10x larger learning rate,
+  which converges far faster per epoch than the tutorial's 1e-4.
+* **analytic KL** (``kl_reconstruction_loss``) for training: the same expected ELBO as the
+  tutorial's single-sample estimate of log p(z) - log q(z|x), with lower gradient variance.
+  The reported test ELBO is still the tutorial's Monte Carlo estimate, for comparability.
+* a gather-based input pipeline (``training.make_datasets``): shuffled indices, whole
+  batches gathered at once, instead of a 60,000-image shuffle buffer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from vaecourse import config, data  # noqa: E402
+from vaecourse.tf import losses, models, training  # noqa: E402
+
+
+def machine_line() -> str:
+    """CPU count, TensorFlow version, GPU (if any) and the platform."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return (f"machine: {platform.platform()}, {os.cpu_count()} CPUs, TF {tf.__version__}, "
+            f"GPU: {gpus[0].name if gpus else 'none'}")
+
+
+def load_full_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """Full MNIST, binarized as in the tutorial, NHWC float32."""
+    (x_train, _), (x_test, _) = data.load_mnist()
+    return data.preprocess_images(x_train), data.preprocess_images(x_test)
+
+
+class TutorialLoop:
+    """TensorFlow's CVAE tutorial loop: batch 32, Adam(1e-4), MC ELBO, tf.function step."""
+
+    batch_size = 32
+
+    def __init__(self, latent: int, x_train: np.ndarray, seed: int = 0) -> None:
+        self.model = models.CVAE(latent, width=32, seed=seed)
+        self.optimizer = keras.optimizers.Adam(1e-4)
+        self.optimizer.build(self.model.trainable_variables)
+        self.dataset = (tf.data.Dataset.from_tensor_slices(x_train)
+                        .shuffle(len(x_train)).batch(self.batch_size))
+        self._iterator = None
+        model, optimizer = self.model, self.optimizer
+
+        @tf.function
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                loss = losses.compute_loss(model, x)
+            gradients = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+
+        self.train_step = train_step
+
+    def _next(self):
+        if self._iterator is None:
+            self._iterator = iter(self.dataset)
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            self._iterator = iter(self.dataset)
+            return next(self._iterator)
+
+    def run_steps(self, steps: int) -> tuple[int, float, float]:
+        """Train ``steps`` steps; return (images, wall s, CPU s)."""
+        self.train_step(self._next())  # trace outside the timing
+        images = 0
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            x = self._next()
+            self.train_step(x)
+            images += int(x.shape[0])
+        return images, time.perf_counter() - wall0, time.process_time() - cpu0
+
+    def run_epoch(self) -> tuple[int, float, float]:
+        """One full epoch; return (images, wall s, CPU s)."""
+        images = 0
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for x in self.dataset:
+            self.train_step(x)
+            images += int(x.shape[0])
+        return images, time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+def rate_line(name: str, images: int, wall: float, cpu: float) -> str:
+    """One throughput line."""
+    return (f"{name}: {images} images in {wall:.1f} s wall / {cpu:.1f} s CPU = "
+            f"{images / wall:.0f} img/s wall, {images / cpu:.0f} img per CPU-s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns 0 when every goal that applies is met, else 1."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--latent", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--loss", choices=("analytic", "mc"), default="analytic")
+    p.add_argument("--baseline-steps", type=int, default=400,
+                   help="tutorial-loop steps for its throughput (0: skip the baseline)")
+    p.add_argument("--baseline-epochs", type=int, default=0,
+                   help="also train the tutorial loop for this many full epochs")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    print(machine_line())
+    print(f"profile={config.get_profile().name} (ignored: the benchmark always uses full MNIST)")
+    config.seed_everything(args.seed)
+    x_train, x_test = load_full_mnist()
+    print(f"data: {len(x_train)} train / {len(x_test)} test images, binarized")
+    _, test_ds = training.make_datasets(x_train[:1], x_test, 1, test_batch_size=500)
+
+    baseline_rates: list[tuple[int, float, float]] = []
+    tutorial = TutorialLoop(args.latent, x_train, args.seed) if args.baseline_steps > 0 else None
+    if tutorial is not None:
+        half = max(1, args.baseline_steps // 2)
+        baseline_rates.append(tutorial.run_steps(half))
+        print(rate_line("baseline (tutorial loop, before)", *baseline_rates[-1]), flush=True)
+
+    ours = f"width {args.width}, batch {args.batch_size}, Adam({args.lr:g}), {args.loss} KL"
+    print(f"\nreference CVAE(latent={args.latent}): {ours}")
+    model = models.CVAE(args.latent, width=args.width, seed=args.seed)
+    train_ds, _ = training.make_datasets(x_train, x_test, args.batch_size, seed=args.seed)
+    loss_fn = losses.kl_reconstruction_loss if args.loss == "analytic" else losses.compute_loss
+    print(f"{'epoch':>5} {'wall s':>7} {'CPU s':>7} {'img/s':>7} {'img/CPU-s':>9} "
+          f"{'train loss':>10} {'test ELBO':>9}")
+
+    def report(h: training.History) -> None:
+        i = len(h.epoch) - 1
+        print(f"{h.epoch[i]:>5} {h.epoch_time[i]:>7.1f} {h.cpu_time[i]:>7.1f} "
+              f"{h.images_per_second[i]:>7.0f} {len(x_train) / h.cpu_time[i]:>9.0f} "
+              f"{h.train_loss[i]:>10.2f} {h.test_elbo[i]:>9.2f}", flush=True)
+
+    history = training.fit(model, train_ds, test_ds, args.epochs,
+                           optimizer=keras.optimizers.Adam(args.lr), loss_fn=loss_fn,
+                           show=False, progress=sys.stderr.isatty(), on_epoch_end=report)
+    # the first epoch includes tracing; measure throughput on the others when there are any
+    steady = slice(1, None) if args.epochs > 1 else slice(None)
+    n_ep = len(history.epoch_time[steady])
+    our_wall, our_cpu = sum(history.epoch_time[steady]), sum(history.cpu_time[steady])
+    our_images = n_ep * len(x_train)
+    print(rate_line("reference (epochs after the first)", our_images, our_wall, our_cpu))
+
+    ok = True
+    if tutorial is not None:
+        baseline_rates.append(tutorial.run_steps(max(1, args.baseline_steps - args.baseline_steps // 2)))
+        print(rate_line("baseline (tutorial loop, after)", *baseline_rates[-1]))
+        b_img = sum(r[0] for r in baseline_rates)
+        b_wall = sum(r[1] for r in baseline_rates)
+        b_cpu = sum(r[2] for r in baseline_rates)
+        print(rate_line("baseline (tutorial loop, total)", b_img, b_wall, b_cpu))
+        ratio_wall = (our_images / our_wall) / (b_img / b_wall)
+        ratio_cpu = (our_images / our_cpu) / (b_img / b_cpu)
+        print(f"throughput ratio reference/tutorial: {ratio_wall:.2f}x (wall), "
+              f"{ratio_cpu:.2f}x (CPU time)")
+        if args.latent == 2:
+            good = ratio_wall >= 2.0
+            ok &= good
+            print(f"goal throughput >= 2x tutorial: {'MET' if good else 'NOT MET'}")
+        for epoch in range(1, args.baseline_epochs + 1):
+            images, wall, cpu = tutorial.run_epoch()
+            elbo = training.evaluate_elbo(tutorial.model, test_ds, losses.compute_loss)
+            print(f"baseline epoch {epoch}: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+                  f"{images / wall:.0f} img/s, test ELBO {elbo:.2f}", flush=True)
+
+    final = history.test_elbo[-1]
+    if args.latent == 2 and args.epochs == 10:
+        good = final >= -150.0
+        ok &= good
+        print(f"goal latent 2, 10 epochs, test ELBO >= -150: {final:.2f} "
+              f"{'MET' if good else 'NOT MET'}")
+    if args.latent == 16:
+        good = -final < 95.0
+        ok &= good
+        print(f"goal latent 16, negative ELBO < 95: {-final:.2f} {'MET' if good else 'NOT MET'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

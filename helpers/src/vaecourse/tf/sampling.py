@@ -1,0 +1,64 @@
+"""The reparameterization trick: z = mean + exp(0.5 * logvar) * eps, eps ~ N(0, I).
+
+Sampling z directly from N(mean, exp(logvar)) would block gradients; writing z as a
+deterministic, differentiable function of (mean, logvar) and an independent noise
+``eps`` lets gradients flow to the encoder. ``eps`` has no trainable input.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+SeedLike = int | keras.random.SeedGenerator | None
+
+
+def reparameterize(mean, logvar, seed: SeedLike = None):
+    """Draw z ~ N(mean, exp(logvar)) differentiably.
+
+    Args:
+        mean: tensor of shape (batch, dim).
+        logvar: log-variance, same shape as ``mean`` (or broadcastable to it).
+        seed: an int (same noise every call), a ``keras.random.SeedGenerator``
+            (fresh noise every call, reproducible) or None (Keras' global generator).
+
+    Returns:
+        z with the dynamic shape of ``mean``; works in graph mode with an unknown batch size.
+    """
+    # BEGIN FILL-IN reparameterize
+    mean = ops.convert_to_tensor(mean)
+    eps = keras.random.normal(shape=ops.shape(mean), dtype=mean.dtype, seed=seed)
+    return mean + ops.exp(0.5 * logvar) * eps
+    # END FILL-IN reparameterize
+
+
+class Sampling(keras.layers.Layer):
+    """Keras layer: ``Sampling()((z_mean, z_log_var))`` returns a reparameterized z.
+
+    Seeded with its own ``keras.random.SeedGenerator``, so two layers built with the
+    same seed draw the same sequence of noise, and successive calls draw fresh noise.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        """Return z = z_mean + exp(0.5 * z_log_var) * eps for ``inputs = (z_mean, z_log_var)``."""
+        # BEGIN FILL-IN sampling_call
+        z_mean, z_log_var = inputs
+        z_mean = ops.convert_to_tensor(z_mean)
+        eps = keras.random.normal(
+            shape=ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        )
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+        # END FILL-IN sampling_call
+
+    def compute_output_shape(self, input_shape):
+        """The shape of z: that of ``z_mean``."""
+        return input_shape[0]
+
+    def get_config(self) -> dict:
+        """Serializable configuration (the seed)."""
+        return {**super().get_config(), "seed": self.seed}

@@ -1,0 +1,210 @@
+"""Training: ``tf.data`` pipelines, a compiled train step, the test ELBO and ``fit``.
+
+``fit`` prints one line per epoch (train loss, test ELBO and, unless ``show_time=False``,
+the wall time) and shows a tqdm progress bar on stderr; both are easy to silence for
+nbval (``progress=False, show_time=False``) or to mark ``# NBVAL_IGNORE_OUTPUT``.
+TensorFlow places the work on a GPU by itself when one is visible (Colab).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from .. import plots
+from .losses import compute_loss
+
+LossFn = Callable  # loss_fn(model, x) -> scalar tensor (a negative ELBO or similar)
+
+
+def make_datasets(
+    x_train: np.ndarray, x_test: np.ndarray, batch_size: int, seed: int = 0,
+    test_batch_size: int | None = None,
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """Batched ``tf.data`` pipelines: the training set reshuffled every epoch (seeded).
+
+    Args:
+        x_train, x_test: float32 NHWC images in [0, 1] (see ``data.preprocess_images``).
+        batch_size: training batch size.
+        seed: shuffling seed (the order differs per epoch but is reproducible).
+        test_batch_size: batch size for evaluation (default: ``max(batch_size, 256)``).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    x_train = np.asarray(x_train, dtype=np.float32)
+    x_test = np.asarray(x_test, dtype=np.float32)
+    if len(x_train) == 0 or len(x_test) == 0:
+        raise ValueError(f"empty data: {len(x_train)} training and {len(x_test)} test images")
+    # Shuffle indices and gather whole batches: no per-image pipeline work and no
+    # shuffle buffer holding a copy of the data set.
+    images = tf.constant(x_train)
+    train = (
+        tf.data.Dataset.range(len(x_train))
+        .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(lambda idx: tf.gather(images, idx))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    test = (
+        tf.data.Dataset.from_tensor_slices(x_test)
+        .batch(test_batch_size or max(batch_size, 256))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return train, test
+
+
+def _train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer, loss_fn: LossFn):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(model, x)
+    gradients = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return loss
+
+
+_compiled_train_step = tf.function(_train_step, reduce_retracing=True)
+
+
+def train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer,
+               loss_fn: LossFn = compute_loss):
+    """One compiled (``tf.function``) gradient step on the batch ``x``; returns the loss.
+
+    The optimizer is built on the model's variables first, so that its slot variables
+    are not created inside the traced function.
+    """
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    return _compiled_train_step(model, x, optimizer, loss_fn)
+
+
+@tf.function(reduce_retracing=True)
+def _batch_loss(model: keras.Model, x, loss_fn: LossFn):
+    return loss_fn(model, x)
+
+
+def evaluate_elbo(model: keras.Model, dataset: tf.data.Dataset,
+                  loss_fn: LossFn = compute_loss) -> float:
+    """The average ELBO (``-loss_fn``, weighted by batch size) over ``dataset``, in nats."""
+    total, count = 0.0, 0
+    for x in dataset:
+        n = int(x.shape[0])
+        total += float(_batch_loss(model, x, loss_fn)) * n
+        count += n
+    if count == 0:
+        raise ValueError("evaluate_elbo: the dataset is empty")
+    return -total / count
+
+
+@dataclass
+class History:
+    """What ``fit`` measured, one entry per epoch."""
+
+    epoch: list[int] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)  # wall seconds
+    cpu_time: list[float] = field(default_factory=list)  # process CPU seconds
+    images_per_second: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)  # mean loss over the epoch
+    test_elbo: list[float] = field(default_factory=list)
+
+    def to_table(self, show_time: bool = True) -> str:
+        """The history as a fixed-width text table."""
+        header = f"{'epoch':>5}  {'train loss':>10}  {'test ELBO':>10}"
+        if show_time:
+            header += f"  {'wall s':>7}  {'CPU s':>7}  {'img/s':>8}"
+        rows = [header]
+        for i, e in enumerate(self.epoch):
+            row = f"{e:>5}  {self.train_loss[i]:>10.2f}  {self.test_elbo[i]:>10.2f}"
+            if show_time:
+                row += (f"  {self.epoch_time[i]:>7.1f}  {self.cpu_time[i]:>7.1f}"
+                        f"  {self.images_per_second[i]:>8.0f}")
+            rows.append(row)
+        return "\n".join(rows)
+
+    def plot(self):
+        """Training curves (``plots.plot_training_curves``); returns the figure."""
+        return plots.plot_training_curves(self)
+
+
+def reconstruct(model: keras.Model, x) -> np.ndarray:
+    """Pixel probabilities decoded from the posterior means of ``x`` (deterministic)."""
+    mean, _ = model.encode(x)
+    return np.asarray(model.decode(mean, apply_sigmoid=True))
+
+
+def fit(
+    model: keras.Model,
+    train_ds: tf.data.Dataset,
+    test_ds: tf.data.Dataset,
+    epochs: int,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    loss_fn: LossFn = compute_loss,
+    recon_batch: np.ndarray | None = None,
+    show: bool = True,
+    progress: bool = True,
+    show_time: bool = True,
+    eval_loss_fn: LossFn | None = None,
+    on_epoch_end: Callable[[History], None] | None = None,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs with a compiled step; return the ``History``.
+
+    Args:
+        optimizer: default ``keras.optimizers.Adam(1e-3)``.
+        loss_fn: ``loss_fn(model, x)`` -> scalar, minimized (default: the MC negative ELBO).
+        recon_batch: a fixed batch of test images; if given (and ``show``), originals vs
+            reconstructions are shown after every epoch.
+        show: print one line per epoch (and show the reconstructions).
+        progress: show a tqdm bar over the batches, with the running loss.
+        show_time: include the wall time in the epoch line (turn off for nbval).
+        eval_loss_fn: the test-set loss whose negative is reported as the ELBO
+            (default: :func:`~vaecourse.tf.losses.compute_loss`, as in the TF tutorial).
+        on_epoch_end: called with the history after every epoch (benchmarks print from it).
+    """
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    optimizer = optimizer or keras.optimizers.Adam(1e-3)
+    eval_loss_fn = eval_loss_fn or compute_loss
+    history = History()
+    steps = int(train_ds.cardinality())
+    for epoch in range(1, epochs + 1):
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        loss_sum, seen = 0.0, 0
+        bar = tqdm(total=steps if steps > 0 else None, desc=f"epoch {epoch}/{epochs}",
+                   disable=not progress, leave=False, file=sys.stderr, unit="batch")
+        for x in train_ds:
+            loss = float(train_step(model, x, optimizer, loss_fn))
+            n = int(x.shape[0])
+            loss_sum += loss * n
+            seen += n
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.2f}", refresh=False)
+        bar.close()
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        if seen == 0:
+            raise ValueError("fit: the training dataset is empty")
+        elbo = evaluate_elbo(model, test_ds, eval_loss_fn)
+        history.epoch.append(epoch)
+        history.epoch_time.append(wall)
+        history.cpu_time.append(cpu)
+        history.images_per_second.append(seen / wall)
+        history.train_loss.append(loss_sum / seen)
+        history.test_elbo.append(elbo)
+        if show:
+            line = f"Epoch {epoch}/{epochs}: train loss {loss_sum / seen:.2f}, test ELBO {elbo:.2f}"
+            if show_time:
+                line += f" ({wall:.1f} s)"
+            print(line, flush=True)
+            if recon_batch is not None:
+                fig = plots.show_reconstructions(
+                    np.asarray(recon_batch), reconstruct(model, recon_batch),
+                    title=f"epoch {epoch}",
+                )
+                plots.display(fig)
+        if on_epoch_end is not None:
+            on_epoch_end(history)
+    return history

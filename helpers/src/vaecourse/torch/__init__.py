@@ -1,0 +1,13 @@
+"""PyTorch reference implementations of the course: the CelebA 64x64 VAE.
+
+Modules, each small and named for what it holds:
+
+``models``        ``Encoder``, ``Decoder``, ``VAE`` and ``reparameterize``
+``losses``        the KL divergence to N(0, I) and ``loss_function`` (summed MSE + weighted KL)
+``training``      ``train_step``, ``fit`` (device chosen automatically, tqdm, time per epoch)
+``images``        ``make_grid`` for NCHW tensors, ``to_image`` (undoes the [-1, 1] scaling)
+``latent``        encoding a dataset, interpolation and attribute directions
+``numpy_layers``  NumPy versions of the layers, for tests that must not trust PyTorch code
+
+The data set lives in :mod:`vaecourse.celeba`. Importing this package imports PyTorch.
+"""

@@ -1,0 +1,126 @@
+"""Data loaders: the local folder, clear errors, the ci-only synthetic fallback, subsets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from vaecourse import config, data
+
+SHARED = Path(os.environ.get("VAECOURSE_DATA") or Path(__file__).parents[2] / "shared" / "data")
+
+
+def _write_mnist(folder: Path, n_train: int = 30, n_test: int = 12) -> dict:
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    np.savez(folder / "mnist.npz", **arrays)
+    return arrays
+
+
+@pytest.mark.parametrize("loader, filename", [(data.load_mnist, "mnist.npz"),
+                                              (data.load_cifar10, "cifar10_subset.npz")])
+@pytest.mark.parametrize("profile", ["ci", "full"])
+def test_empty_data_folder_is_a_clear_error(tmp_path, monkeypatch, loader, filename, profile):
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
+    monkeypatch.setenv(config.PROFILE_ENV, profile)
+    with pytest.raises(data.DataNotFoundError) as info:
+        loader()
+    message = str(info.value)
+    assert config.DATA_ENV in message and filename in message and str(tmp_path) in message
+
+
+def test_missing_folder_names_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match=config.DATA_ENV):
+        data.load_mnist()
+
+
+def test_npz_without_the_arrays(tmp_path, monkeypatch):
+    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((2, 28, 28), np.uint8))
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
+    with pytest.raises(data.DataNotFoundError, match="y_test"):
+        data.load_mnist()
+
+
+def _no_network(monkeypatch):
+    def fail(source):
+        raise OSError("no network (test)")
+
+    monkeypatch.delenv(config.DATA_ENV, raising=False)
+    monkeypatch.setattr(data, "_from_keras", fail)
+
+
+def test_ci_profile_falls_back_to_synthetic_data_loudly(monkeypatch, capsys):
+    _no_network(monkeypatch)
+    monkeypatch.setenv(config.PROFILE_ENV, "ci")
+    with pytest.warns(RuntimeWarning, match="synthetic"):
+        (x_train, y_train), (x_test, y_test) = data.load_mnist(max_train=100)
+    assert "SYNTHETIC" in capsys.readouterr().err
+    assert x_train.shape == (100, 28, 28) and x_train.dtype == np.uint8
+    assert y_train.shape == (100,) and x_test.shape[1:] == (28, 28)
+    with pytest.warns(RuntimeWarning):
+        (xc, yc), _ = data.load_cifar10(max_train=8)
+    assert xc.shape == (8, 32, 32, 3) and yc.shape == (8, 1)
+
+
+def test_full_profile_never_falls_back(monkeypatch):
+    _no_network(monkeypatch)
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    with pytest.raises(data.DataNotFoundError, match=config.DATA_ENV):
+        data.load_mnist()
+
+
+def test_subset_limits_keep_the_first_rows(tmp_path, monkeypatch):
+    arrays = _write_mnist(tmp_path)
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(max_train=7, max_test=5)
+    np.testing.assert_array_equal(x_train, arrays["x_train"][:7])
+    np.testing.assert_array_equal(y_train, arrays["y_train"][:7])
+    np.testing.assert_array_equal(x_test, arrays["x_test"][:5])
+    (x_all, _), (x_test_all, _) = data.load_mnist()
+    assert len(x_all) == 30 and len(x_test_all) == 12
+
+
+@pytest.mark.skipif(not (SHARED / "mnist.npz").is_file(), reason="no local real data")
+def test_real_local_data(monkeypatch):
+    monkeypatch.setenv(config.DATA_ENV, str(SHARED))
+    (x, y), (xt, yt) = data.load_mnist(max_train=500, max_test=100)
+    assert x.shape == (500, 28, 28) and x.dtype == np.uint8 and xt.shape == (100, 28, 28)
+    assert set(np.unique(y)) == set(range(10))
+    (xc, yc), _ = data.load_cifar10(max_train=300)
+    assert xc.shape == (300, 32, 32, 3) and yc.shape == (300, 1)
+    assert x.max() > 200  # real digits, not blobs scaled down
+
+
+def test_preprocess_images():
+    images = np.array([[[0, 127], [128, 255]]], np.uint8)
+    binary = data.preprocess_images(images)
+    assert binary.shape == (1, 2, 2, 1) and binary.dtype == np.float32
+    np.testing.assert_array_equal(binary[0, ..., 0], [[0, 0], [1, 1]])
+    grey = data.preprocess_images(images, binarize=False)
+    np.testing.assert_allclose(grey[0, ..., 0], images[0] / 255.0)
+    colour = data.preprocess_images(np.zeros((2, 4, 4, 3), np.uint8), binarize=False)
+    assert colour.shape == (2, 4, 4, 3)
+
+
+def test_one_per_class():
+    np.testing.assert_array_equal(data.one_per_class(np.array([1, 0, 1, 2, 0]), 3), [1, 0, 3])
+    with pytest.raises(ValueError, match="class 2"):
+        data.one_per_class(np.array([0, 1]), 3)
+
+
+def test_profiles(monkeypatch):
+    monkeypatch.setenv(config.PROFILE_ENV, "ci")
+    assert config.get_profile().pick(full=10, ci=1) == 1
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    assert config.get_profile().pick(full=10, ci=1) == 10
+    monkeypatch.setenv(config.PROFILE_ENV, "fast")
+    with pytest.raises(ValueError, match=config.PROFILE_ENV):
+        config.get_profile()

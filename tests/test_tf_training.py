@@ -1,0 +1,125 @@
+"""Training pipeline: datasets, the compiled step, the test ELBO and fit's history."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from vaecourse.tf import losses, models, training
+
+
+@pytest.fixture
+def tiny_data(rng):
+    """Binary 28x28 images: a few simple patterns, so a VAE can fit them quickly."""
+    patterns = np.zeros((4, 28, 28, 1), np.float32)
+    patterns[0, 4:24, 12:16] = 1
+    patterns[1, 12:16, 4:24] = 1
+    patterns[2, 4:12, 4:12] = 1
+    patterns[3, 16:24, 16:24] = 1
+    train = patterns[rng.integers(0, 4, 64)]
+    test = patterns[rng.integers(0, 4, 24)]
+    return train, test
+
+
+def test_make_datasets_covers_every_image_once_per_epoch_reshuffled():
+    x_train = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
+    x_test = np.arange(7, dtype=np.float32).reshape(7, 1, 1, 1) + 100
+    train, test = training.make_datasets(x_train, x_test, batch_size=4, seed=1)
+    epochs = [np.concatenate([b.numpy().ravel() for b in train]) for _ in range(3)]
+    for order in epochs:
+        assert sorted(order) == list(range(10))
+    assert [len(b) for b in train] == [4, 4, 2]
+    assert not all(np.array_equal(epochs[0], e) for e in epochs[1:])  # reshuffled
+    again, _ = training.make_datasets(x_train, x_test, batch_size=4, seed=1)
+    np.testing.assert_array_equal(
+        np.concatenate([b.numpy().ravel() for b in again]), epochs[0]
+    )  # reproducible
+    np.testing.assert_array_equal(np.concatenate([b.numpy().ravel() for b in test]),
+                                  x_test.ravel())  # test set in order
+    assert train.element_spec.dtype == tf.float32
+
+
+def test_make_datasets_rejects_bad_input():
+    with pytest.raises(ValueError, match="batch_size"):
+        training.make_datasets(np.zeros((4, 1)), np.zeros((2, 1)), 0)
+    with pytest.raises(ValueError, match="empty"):
+        training.make_datasets(np.zeros((0, 1)), np.zeros((2, 1)), 2)
+
+
+def test_train_step_reduces_the_loss_on_a_tiny_batch(keras_seed, tiny_data):
+    x = tf.constant(tiny_data[0][:32])
+    model = models.CVAE(2, width=8, seed=0)
+    optimizer = keras.optimizers.Adam(3e-3)
+    _, test = training.make_datasets(tiny_data[0], tiny_data[0][:32], 32)
+    before = training.evaluate_elbo(model, test, losses.kl_reconstruction_loss)
+    steps = [float(training.train_step(model, x, optimizer, losses.kl_reconstruction_loss))
+             for _ in range(40)]
+    after = training.evaluate_elbo(model, test, losses.kl_reconstruction_loss)
+    assert np.isfinite(steps).all()
+    assert after > before + 100  # from ~-543 nats (random logits) to far better
+    assert np.mean(steps[-5:]) < np.mean(steps[:5])
+    assert int(optimizer.iterations.numpy()) == 40
+
+
+def test_evaluate_elbo_is_the_size_weighted_mean(tiny_data):
+    x = np.random.default_rng(0).random((10, 2, 2, 1)).astype(np.float32)
+    _, test = training.make_datasets(x, x, batch_size=4, test_batch_size=4)  # 4 + 4 + 2
+
+    def mean_pixel(model, batch):  # a deterministic "loss"
+        return tf.reduce_mean(batch)
+
+    # batches of unequal size: weighting by size gives the mean over all images
+    assert training.evaluate_elbo(None, test, mean_pixel) == pytest.approx(-x.mean(), rel=1e-5)
+    with pytest.raises(ValueError, match="empty"):
+        training.evaluate_elbo(None, test.take(0), mean_pixel)
+
+
+def test_fit_fills_the_history_and_prints_epoch_lines(keras_seed, tiny_data, capsys):
+    train, test = training.make_datasets(*tiny_data, batch_size=16)
+    model = models.CVAE(2, width=8, seed=0)
+    seen = []
+    history = training.fit(model, train, test, epochs=3, optimizer=keras.optimizers.Adam(3e-3),
+                           recon_batch=tiny_data[1][:4], progress=False,
+                           on_epoch_end=lambda h: seen.append(len(h.epoch)))
+    assert history.epoch == [1, 2, 3] and seen == [1, 2, 3]
+    for name in ("epoch_time", "cpu_time", "images_per_second", "train_loss", "test_elbo"):
+        values = getattr(history, name)
+        assert len(values) == 3 and np.isfinite(values).all(), name
+    assert all(t > 0 for t in history.epoch_time) and all(r > 0 for r in history.images_per_second)
+    assert history.test_elbo[-1] > history.test_elbo[0]
+    assert history.train_loss[-1] < history.train_loss[0]
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    assert f"test ELBO {history.test_elbo[0]:.2f}" in out[0] and out[0].endswith(" s)")
+    table = history.to_table().splitlines()
+    assert len(table) == 4 and "test ELBO" in table[0]
+    assert "wall" not in history.to_table(show_time=False)
+    assert history.plot() is not None
+
+
+def test_fit_without_timing_prints_reproducible_text(tiny_data, capsys):
+    outputs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(0)
+        train, test = training.make_datasets(*tiny_data, batch_size=16, seed=0)
+        model = models.CVAE(2, width=4, seed=0)
+        training.fit(model, train, test, 1, progress=False, show_time=False)
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert " s)" not in outputs[0]
+
+
+def test_fit_validates_epochs(tiny_data):
+    train, test = training.make_datasets(*tiny_data, batch_size=16)
+    with pytest.raises(ValueError, match="epochs"):
+        training.fit(models.CVAE(2, width=4), train, test, -1)
+
+
+def test_reconstruct_uses_the_posterior_mean(tiny_data):
+    model = models.CVAE(2, width=4, seed=0)
+    x = tiny_data[1][:3]
+    a, b = training.reconstruct(model, x), training.reconstruct(model, x)
+    np.testing.assert_array_equal(a, b)  # no sampling noise
+    mean, _ = model.encode(x)
+    np.testing.assert_allclose(a, model.decode(mean, apply_sigmoid=True).numpy(), rtol=1e-6)
