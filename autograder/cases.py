@@ -110,7 +110,7 @@ def inserted_reordered(release, spec, samples, others):
 
 def nbformat_v3(release, spec, samples, others):
     nb = _reference(release, spec)
-    old = nbformat.convert(nb, 3)
+    old = nbformat.convert(copy.deepcopy(nb), 3)
     return _case("nbformat_v3", spec, "damaged", "saved as nbformat 3", nbformat.writes(old, version=3).encode(), _full(spec))
 
 
@@ -179,16 +179,15 @@ hog = bytearray(64 * 1024 ** 3)
 """
 
 ESCAPE = """\
-import os, socket, pathlib
-report = {}
+import os, socket
+report = dict()
 def attempt(name, action):
     try:
         action()
         report[name] = "SUCCEEDED"
     except BaseException as e:
-        report[name] = f"blocked ({type(e).__name__})"
-repo = pathlib.Path({repo!r})
-attempt("read solutions", lambda: next(repo.joinpath("solutions").rglob("*.ipynb")).read_text())
+        report[name] = f"blocked ({{type(e).__name__}})"
+attempt("read solutions", lambda: open({source!r}).read(100))
 attempt("read gradebook", lambda: open({db!r}, "rb").read(100))
 attempt("write gradebook", lambda: open({db!r}, "ab").write(b"x"))
 attempt("list submissions", lambda: os.listdir({submitted!r}))
@@ -235,7 +234,7 @@ def _extra(name: str, description: str, code: str, base: str) -> Callable:
 
 def escape(paths: dict[str, str]) -> Callable:
     def make(release, spec, samples, others):
-        code = ESCAPE.format(**paths)
+        code = ESCAPE.format(**{**paths, "source": str(paths["source"]).format(assignment=spec.name)})
         nb = _after_setup(_reference(release, spec), new_code_cell(code))
         return _case("escape_attempts", spec, "adversarial",
                      "tries to read solutions/gradebook, write the gradebook, signal the grader, use the network",

@@ -47,9 +47,110 @@ def cmd_check_release(args: argparse.Namespace, course: Course) -> int:
 def cmd_samples(args: argparse.Namespace, course: Course) -> int:
     from .verify import format_run, run_samples
 
-    run = run_samples(course, _assignments(course, args.assignments), jobs=args.jobs)
+    run = run_samples(course, _assignments(course, args.assignments), jobs=args.jobs, pack=args.pack)
     print(format_run(run, verbose=not args.quiet))
     return 0 if run.ok else 1
+
+
+def cmd_collect(args: argparse.Namespace, course: Course) -> int:
+    from .collect import collect
+    from .pipeline import ensure_gradebook
+
+    assignments = _assignments(course, args.assignments)
+    ensure_gradebook(course, assignments)
+    report = collect(course, args.path, assignments, only=args.assignment)
+    _print_collect(report)
+    return 0
+
+
+def _print_collect(report) -> None:  # noqa: ANN001
+    for assignment, reports in report.repairs.items():
+        counts = {k: sum(r.status == k for r in reports.values()) for k in ("ok", "repaired", "rejected")}
+        print(f"{assignment}: {len(reports)} submissions ({counts['repaired']} repaired, {counts['rejected']} rejected)")
+        for student, rep in sorted(reports.items()):
+            if rep.status != "ok":
+                print(f"  {student}: {rep.line()}")
+        for student, flags in sorted(report.flags.get(assignment, {}).items()):
+            if flags:
+                print(f"  {student}: FLAGGED " + "; ".join(flags))
+    for line in report.skipped:
+        print(f"skipped {line}")
+
+
+def cmd_autograde(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline import ensure_gradebook, grading_report, run_autograde
+
+    assignments = _assignments(course, args.assignments)
+    ensure_gradebook(course, assignments)
+    results = run_autograde(course, assignments, jobs=args.jobs)
+    print(f"autograded {len(results)} notebooks")
+    events = grading_report(course, results)
+    if events:
+        print("grading events:\n" + events)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline import feedback
+
+    files = feedback(course, _assignments(course, args.assignments))
+    print(f"{len(files)} feedback files under {course.feedback}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline import export, format_table, score_table
+
+    path = export(course, args.to)
+    assignments = _assignments(course, [])
+    print(format_table(score_table(course, assignments), assignments))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_all(args: argparse.Namespace, course: Course) -> int:
+    from .collect import collect
+    from .pipeline import (
+        ensure_gradebook,
+        export,
+        feedback,
+        format_table,
+        grading_report,
+        run_autograde,
+        score_table,
+    )
+
+    assignments = _assignments(course, args.assignments)
+    ensure_gradebook(course, assignments)
+    report = collect(course, args.path, assignments, only=args.assignment)
+    _print_collect(report)
+    results = run_autograde(course, assignments, jobs=args.jobs)
+    events = grading_report(course, results)
+    if events:
+        print("grading events:\n" + events)
+    feedback(course, assignments)
+    path = export(course, args.to)
+    print(format_table(score_table(course, assignments), assignments, labels=report.names and {
+        s: f"{n} ({s})" for s, n in report.names.items()}))
+    print(f"wrote {path}; feedback under {course.feedback}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, course: Course) -> int:
+    from .demo import format_demo, run_demo
+
+    result = run_demo(course, _assignments(course, args.assignments), jobs=args.jobs,
+                      target=args.target, pack=not args.no_pack)  # fmt: skip
+    print(format_demo(result))
+    return 0 if result.ok else 1
+
+
+def cmd_student_helpers(args: argparse.Namespace, course: Course) -> int:
+    from .student_build import build_student_helpers
+
+    out, stripped = build_student_helpers(course.root / "helpers", args.out, keep=set(args.keep))
+    print(f"wrote {out} with {len(stripped)} fill-ins replaced by NotImplementedError: {', '.join(stripped)}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +174,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("-j", "--jobs", type=int, default=2, help="parallel workers (default 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per sample unless it differs")
+    p.add_argument("--pack", action="store_true", help="grade compatible samples together (faster)")
     p.set_defaults(func=cmd_samples)
+
+    def add_path(p: argparse.ArgumentParser) -> None:
+        p.add_argument("path", type=Path, help="folder or .zip of course-site downloads")
+        p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+        p.add_argument("--assignment", help="send every file to this assignment, whatever its name")
+
+    p = sub.add_parser("collect", help="import downloads (nbgrader zip_collect) and repair them")
+    add_path(p)
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("autograde", help="autograde every collected submission (nbgrader autograde)")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("-j", "--jobs", type=int, default=2)
+    p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("feedback", help="feedback HTML (nbgrader generate_feedback)")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", help="export grades.csv (nbgrader export) and print the scores")
+    p.add_argument("--to", type=Path, help="CSV file (default <course>/reports/grades.csv)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("all", help="collect, autograde, feedback and export in one go")
+    add_path(p)
+    p.add_argument("-j", "--jobs", type=int, default=2)
+    p.add_argument("--to", type=Path)
+    p.set_defaults(func=cmd_all)
+
+    p = sub.add_parser("demo", help="grade the sample, damaged and adversarial submissions end to end")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("-j", "--jobs", type=int, default=2)
+    p.add_argument("--target", help="assignment for the damaged/adversarial cases")
+    p.add_argument("--no-pack", action="store_true", help="one student per sample (slower)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("student-helpers", help="a copy of helpers/ without the fill-in answers")
+    p.add_argument("out", type=Path, help="output folder")
+    p.add_argument("--keep", action="append", default=[], help="fill-in name to keep (already graded)")
+    p.set_defaults(func=cmd_student_helpers)
     return parser
 
 

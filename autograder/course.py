@@ -161,7 +161,8 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None) ->
     c.ClearSolutions.text_stub = TEXT_STUB
     # a deleted test cell comes back from the gradebook instead of being lost
     c.OverwriteCells.add_missing_cells = True
-    c.ZipCollectApp.downloaded_directory = str(course.downloaded)
+    # zip_collect joins this one onto the root as text: it must be relative
+    c.ZipCollectApp.downloaded_directory = os.path.relpath(course.downloaded, course.root)
     # execution: our Execute (restarts dead/hung kernels, caps output, checks that every
     # test really ran) in a sandboxed kernel, with a per-cell timeout for the ci profile
     c.Autograde.autograde_preprocessors = [

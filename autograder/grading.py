@@ -14,6 +14,7 @@ import json
 import logging
 import multiprocessing
 import os
+import resource
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,7 @@ class GradeResult:
     error: str = ""
     events: list[dict] = field(default_factory=list)
     restarts: int = 0
+    kernel_peak_mb: float = 0.0  # largest resident memory of a finished kernel of this worker
 
 
 def _api(course: Course):  # -> nbgrader.apps.NbGraderAPI
@@ -92,6 +94,7 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
         seconds=time.perf_counter() - start,
         cpu_seconds=_cpu_seconds() - cpu0,
         error="" if result.get("success") else _short(result.get("error", "") + result.get("log", "")),
+        kernel_peak_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     )
     sidecar = course.autograded / student / assignment / f"{assignment}{SIDECAR_SUFFIX}"
     if sidecar.is_file():
@@ -116,17 +119,21 @@ def zero_out(course: Course, assignment: str, student: str, reason: str) -> None
     """Give zero on every cell of a submission nbgrader could not grade."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(course.db_url, course.course_id) as gb:
-        gb.update_or_create_student(student)
-        try:
-            submission = gb.find_submission(assignment, student)
-        except MissingEntry:
-            submission = gb.add_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-        gb.db.commit()
+    try:
+        with Gradebook(course.db_url, course.course_id) as gb:
+            gb.update_or_create_student(student)
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                submission = gb.add_submission(assignment, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+    except Exception as e:  # noqa: BLE001 (report, never stop the batch)
+        LOG.error("%s/%s: could not record the zero in the gradebook: %s", student, assignment, e)
+        return
     LOG.warning("%s/%s could not be graded and gets zero: %s", student, assignment, reason[-300:])
 
 

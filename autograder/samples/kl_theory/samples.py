@@ -32,57 +32,98 @@ def _function(signature: str, body: str) -> str:
     return f"def {signature}:\n" + "\n".join("    " + line for line in lines) + "\n"
 
 
+TESTS = {
+    KL: {"test_kl_gaussians", KL_VEC},
+    LOGVAR: {"test_kl_gaussians_logvar"},
+    STD: {"test_kl_to_standard_normal"},
+}
+
+
+def mistake(name: str, description: str, **answers: str) -> Sample:
+    """A sample of related mistakes, one per function (each test targets one function).
+
+    ``answers`` maps a grade_id to its wrong cell; a ``kl_gaussians`` answer whose name
+    ends in ``_scalar_only`` fails only the vectorized test.
+    """
+    fails: set[str] = set()
+    cells = {}
+    for grade_id, source in answers.items():
+        if grade_id == "kl_gaussians_scalar_only":
+            cells[KL] = source
+            fails.add(KL_VEC)
+        else:
+            cells[grade_id] = source
+            fails |= TESTS[grade_id]
+    return Sample(name=name, kind="mistake", description=description, answers=cells, fails=fails)
+
+
 SAMPLES = [
-    # --- kl_gaussians: common mistakes ------------------------------------------------
-    Sample(
-        name="kl_sigma_as_variance",
-        kind="mistake",
-        description="uses sigma where the variance sigma^2 belongs",
-        answers={KL: kl_gaussians(
-            "np.log(sigma2 / sigma1) + (sigma1 + (mu1 - mu2) ** 2) / (2 * sigma2) - 0.5")},
-        fails={"test_kl_gaussians", KL_VEC},
+    # --- the three KL functions: common mistakes, grouped by kind (each function's tests
+    # --- only call that function, so each mistake is still judged on its own) ----------
+    mistake(
+        "sigma_as_variance",
+        "sigma where the variance belongs: (sigma1 + d^2) / (2 sigma2) in kl_gaussians; "
+        "exp(0.5 logvar) as the variance in kl_gaussians_logvar and kl_to_standard_normal "
+        "(the last one passes its visible check)",
+        kl_gaussians=kl_gaussians(
+            "np.log(sigma2 / sigma1) + (sigma1 + (mu1 - mu2) ** 2) / (2 * sigma2) - 0.5"),
+        kl_gaussians_logvar=kl_gaussians_logvar(
+            "0.5 * (logvar2 - logvar1 + (np.exp(0.5 * logvar1) + (mu1 - mu2) ** 2) / np.exp(0.5 * logvar2) - 1)"),
+        kl_to_standard_normal=kl_to_standard_normal(
+            "-0.5 * np.sum(1 + logvar - mu**2 - np.exp(0.5 * logvar), axis=-1)"),
     ),
-    Sample(
-        name="kl_missing_half",
-        kind="mistake",
-        description="divides by sigma2^2 instead of 2 sigma2^2",
-        answers={KL: kl_gaussians(
-            "np.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / sigma2**2 - 0.5")},
-        fails={"test_kl_gaussians", KL_VEC},
+    mistake(
+        "missing_half",
+        "a factor 1/2 lost: / sigma2^2 instead of / (2 sigma2^2); logvar2 - logvar1 for "
+        "log(sigma2 / sigma1); -sum(...) instead of -0.5 * sum(...)",
+        kl_gaussians=kl_gaussians(
+            "np.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / sigma2**2 - 0.5"),
+        kl_gaussians_logvar=kl_gaussians_logvar(
+            "(logvar2 - logvar1) + (np.exp(logvar1) + (mu1 - mu2) ** 2) / (2 * np.exp(logvar2)) - 0.5"),
+        kl_to_standard_normal=kl_to_standard_normal(
+            "-np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=-1)"),
     ),
-    Sample(
-        name="kl_log_ratio_swapped",
-        kind="mistake",
-        description="log(sigma1 / sigma2) instead of log(sigma2 / sigma1)",
-        answers={KL: kl_gaussians(
-            "np.log(sigma1 / sigma2) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5")},
-        fails={"test_kl_gaussians", KL_VEC},
+    mistake(
+        "swapped_log_ratio_and_sign",
+        "log(sigma1 / sigma2) instead of log(sigma2 / sigma1); logvar1 - logvar2; "
+        "+0.5 instead of -0.5 in front of the latent loss",
+        kl_gaussians=kl_gaussians(
+            "np.log(sigma1 / sigma2) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5"),
+        kl_gaussians_logvar=kl_gaussians_logvar(
+            "0.5 * (logvar1 - logvar2 + (np.exp(logvar1) + (mu1 - mu2) ** 2) / np.exp(logvar2) - 1)"),
+        kl_to_standard_normal=kl_to_standard_normal(
+            "0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=-1)"),
     ),
-    Sample(
-        name="kl_wrong_sign",
-        kind="mistake",
-        description="returns the negative of the divergence",
-        answers={KL: kl_gaussians(
-            "-(np.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5)")},
-        fails={"test_kl_gaussians", KL_VEC},
+    mistake(
+        "negated_and_mean_over_dims",
+        "kl_gaussians returns minus the divergence; the latent loss averages over the "
+        "latent dimensions instead of summing",
+        kl_gaussians=kl_gaussians(
+            "-(np.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5)"),
+        kl_to_standard_normal=kl_to_standard_normal(
+            "-0.5 * np.mean(1 + logvar - mu**2 - np.exp(logvar), axis=-1)"),
     ),
-    Sample(
-        name="kl_reversed_direction",
-        kind="mistake",
-        description="computes KL(Q || P) instead of KL(P || Q)",
-        answers={KL: kl_gaussians(
-            "np.log(sigma1 / sigma2) + (sigma2**2 + (mu1 - mu2) ** 2) / (2 * sigma1**2) - 0.5")},
-        fails={"test_kl_gaussians", KL_VEC},
+    mistake(
+        "reversed_and_log_sigma",
+        "kl_gaussians computes KL(Q || P); kl_gaussians_logvar treats logvar as log(sigma); "
+        "the latent loss sums over the batch too (one number)",
+        kl_gaussians=kl_gaussians(
+            "np.log(sigma1 / sigma2) + (sigma2**2 + (mu1 - mu2) ** 2) / (2 * sigma1**2) - 0.5"),
+        kl_gaussians_logvar=kl_gaussians_logvar(
+            "(logvar2 - logvar1) + (np.exp(2 * logvar1) + (mu1 - mu2) ** 2) / (2 * np.exp(2 * logvar2)) - 0.5"),
+        kl_to_standard_normal=kl_to_standard_normal(
+            "-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar))"),
     ),
-    Sample(
-        name="kl_not_vectorized",
-        kind="mistake",
-        description="math.log: right on numbers, fails on arrays",
-        answers={KL: kl_gaussians(
-            "math.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5")},
-        fails={KL_VEC},
+    mistake(
+        "not_vectorized_and_batch_axis",
+        "math.log: kl_gaussians right on numbers but fails on arrays (loses only the "
+        "vectorized test); the latent loss sums over axis 0 (the batch)",
+        kl_gaussians_scalar_only=kl_gaussians(
+            "math.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5"),
+        kl_to_standard_normal=kl_to_standard_normal(
+            "-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=0)"),
     ),
-    # --- kl_gaussians: other correct answers --------------------------------------------
+    # --- the three KL functions: other correct answers --------------------------------
     Sample(
         name="kl_alternatives",
         kind="alternative",
@@ -130,88 +171,6 @@ SAMPLES = [
                 "    rows.append(total)\n"
                 "return np.array(rows)"),
         },
-    ),
-    # --- kl_gaussians_logvar: common mistakes -------------------------------------------
-    Sample(
-        name="logvar_as_log_sigma",
-        kind="mistake",
-        description="treats logvar as log(sigma): exp(logvar) used as the standard deviation",
-        answers={LOGVAR: kl_gaussians_logvar(
-            "(logvar2 - logvar1) + (np.exp(2 * logvar1) + (mu1 - mu2) ** 2) / (2 * np.exp(2 * logvar2)) - 0.5")},
-        fails={"test_kl_gaussians_logvar"},
-    ),
-    Sample(
-        name="logvar_missing_half_on_log_term",
-        kind="mistake",
-        description="log(sigma2/sigma1) written as logvar2 - logvar1, without the 1/2",
-        answers={LOGVAR: kl_gaussians_logvar(
-            "(logvar2 - logvar1) + (np.exp(logvar1) + (mu1 - mu2) ** 2) / (2 * np.exp(logvar2)) - 0.5")},
-        fails={"test_kl_gaussians_logvar"},
-    ),
-    Sample(
-        name="logvar_swapped",
-        kind="mistake",
-        description="logvar1 - logvar2 instead of logvar2 - logvar1",
-        answers={LOGVAR: kl_gaussians_logvar(
-            "0.5 * (logvar1 - logvar2 + (np.exp(logvar1) + (mu1 - mu2) ** 2) / np.exp(logvar2) - 1)")},
-        fails={"test_kl_gaussians_logvar"},
-    ),
-    Sample(
-        name="logvar_std_as_variance",
-        kind="mistake",
-        description="exp(0.5 * logvar) (the standard deviation) used as the variance",
-        answers={LOGVAR: kl_gaussians_logvar(
-            "0.5 * (logvar2 - logvar1 + (np.exp(0.5 * logvar1) + (mu1 - mu2) ** 2) / np.exp(0.5 * logvar2) - 1)")},
-        fails={"test_kl_gaussians_logvar"},
-    ),
-    # --- kl_to_standard_normal: common mistakes -----------------------------------------
-    Sample(
-        name="std_normal_wrong_sign",
-        kind="mistake",
-        description="+0.5 instead of -0.5 in front of the sum",
-        answers={STD: kl_to_standard_normal(
-            "0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=-1)")},
-        fails={"test_kl_to_standard_normal"},
-    ),
-    Sample(
-        name="std_normal_missing_half",
-        kind="mistake",
-        description="drops the factor 1/2",
-        answers={STD: kl_to_standard_normal(
-            "-np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=-1)")},
-        fails={"test_kl_to_standard_normal"},
-    ),
-    Sample(
-        name="std_normal_mean_over_dims",
-        kind="mistake",
-        description="averages over the latent dimensions instead of summing",
-        answers={STD: kl_to_standard_normal(
-            "-0.5 * np.mean(1 + logvar - mu**2 - np.exp(logvar), axis=-1)")},
-        fails={"test_kl_to_standard_normal"},
-    ),
-    Sample(
-        name="std_normal_sum_over_all",
-        kind="mistake",
-        description="sums over the batch too: one number instead of one per example",
-        answers={STD: kl_to_standard_normal(
-            "-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar))")},
-        fails={"test_kl_to_standard_normal"},
-    ),
-    Sample(
-        name="std_normal_sum_over_batch",
-        kind="mistake",
-        description="sums over axis 0 (the batch) instead of the latent axis",
-        answers={STD: kl_to_standard_normal(
-            "-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=0)")},
-        fails={"test_kl_to_standard_normal"},
-    ),
-    Sample(
-        name="std_normal_std_as_variance",
-        kind="mistake",
-        description="exp(0.5 * logvar) where exp(logvar) belongs (passes the visible check)",
-        answers={STD: kl_to_standard_normal(
-            "-0.5 * np.sum(1 + logvar - mu**2 - np.exp(0.5 * logvar), axis=-1)")},
-        fails={"test_kl_to_standard_normal"},
     ),
     # --- concept questions ----------------------------------------------------------------
     Sample(

@@ -27,6 +27,9 @@ class LinearVAE:
     * ``encode(x) = (x_flat @ w_mean + b_mean, x_flat @ w_logvar + b_logvar)``;
     * ``reparameterize(mean, logvar) = mean + exp(0.5 * logvar) * noise[:batch]``, the same
       noise rows every call (the ``noise`` array);
+    * the encoder's biases put q(z|x) away from the prior (|mean| about 0.5 to 1.5, logvar
+      about -2 to -0.5, narrower than the prior as in a trained VAE), so that the KL term is
+      large enough for tests to tell its sign, its factor 1/2 and sum from mean apart;
     * ``decode(z) = reshape(z @ w_dec + b_dec)`` (logits), sigmoid with ``apply_sigmoid``;
     * ``sample(eps)`` decodes ``eps`` with ``apply_sigmoid=True``.
 
@@ -46,10 +49,11 @@ class LinearVAE:
         d = math.prod(self.image_shape)
         scale = 0.0 if at_prior else 1.0
         self.w_mean = (scale * rng.normal(0, 2 / math.sqrt(d), (d, latent_dim))).astype(np.float32)
-        self.b_mean = (scale * rng.normal(0, 0.5, latent_dim)).astype(np.float32)
+        self.b_mean = (scale * rng.choice([-1.0, 1.0], latent_dim)
+                       * rng.uniform(0.5, 1.5, latent_dim)).astype(np.float32)
         self.w_logvar = (scale * rng.normal(0, 1 / math.sqrt(d), (d, latent_dim))).astype(np.float32)
-        self.b_logvar = (scale * rng.uniform(-1, 0.5, latent_dim)).astype(np.float32)
-        self.w_dec = rng.normal(0, 1.5, (latent_dim, d)).astype(np.float32)
+        self.b_logvar = (scale * rng.uniform(-2.0, -0.5, latent_dim)).astype(np.float32)
+        self.w_dec = rng.normal(0, 0.5, (latent_dim, d)).astype(np.float32)
         self.b_dec = rng.normal(0, 0.5, d).astype(np.float32)
         self.noise = rng.standard_normal((max_batch, latent_dim)).astype(np.float32)
 

@@ -1,0 +1,305 @@
+"""Sample submissions of the mmd_vae notebook: common mistakes and alternative answers.
+
+Each sample replaces some solution cells (by grade_id) of the release notebook; the others
+get the reference code. ``fails`` lists the grade cells that must lose all their points.
+"""
+
+from autograder.sampling import Sample
+
+KERNEL, MMD, LOSS, ACTIVE = "gaussian_kernel", "mmd", "mmd_loss", "active_units"
+T_KERNEL, T_MMD, T_PROPS = "test_gaussian_kernel", "test_mmd", "test_mmd_properties"
+T_LOSS, T_ACTIVE = "test_mmd_loss", "test_active_units"
+
+
+def _function(signature: str, body: str) -> str:
+    lines = body.strip("\n").splitlines()
+    if len(lines) == 1 and not lines[0].startswith(("return", "import")):
+        lines = ["return " + lines[0]]
+    return f"def {signature}:\n" + "\n".join("    " + line for line in lines) + "\n"
+
+
+def kernel(body: str) -> str:
+    return _function("gaussian_kernel(x, y, bandwidth=None)", body)
+
+
+def mmd(body: str) -> str:
+    return _function('mmd(x, y, kernel="rbf", unbiased=True, **kernel_kwargs)', body)
+
+
+def mmd_loss(body: str) -> str:
+    return _function(
+        'mmd_loss(model, x, lam=1000.0, likelihood="bernoulli", kernel="rbf", unbiased=True,\n'
+        "             use_mean=False, **kernel_kwargs)", body)
+
+
+def active(body: str) -> str:
+    return _function("active_units(mean, threshold=0.01)", body)
+
+
+# the reference kernel up to its last line, then a variant of the exponent
+_KERNEL_HEAD = """x = ops.cast(ops.convert_to_tensor(x), "float32")
+y = ops.cast(ops.convert_to_tensor(y), "float32")
+dim = ops.cast(ops.shape(x)[-1], "float32")
+bandwidth_sq = dim if bandwidth is None else ops.square(ops.cast(bandwidth, "float32"))
+d2 = ops.sum(ops.square(ops.expand_dims(x, 1) - ops.expand_dims(y, 0)), axis=-1)
+"""
+
+_MMD_HEAD = """k = _kernel_fn(kernel)
+kxx = k(x, x, **kernel_kwargs)
+kyy = k(y, y, **kernel_kwargs)
+kxy = k(x, y, **kernel_kwargs)
+n = ops.cast(ops.shape(kxx)[0], "float32")
+m = ops.cast(ops.shape(kyy)[0], "float32")
+"""
+
+_LOSS_HEAD = """mean, logvar = model.encode(x)
+z = model.reparameterize(mean, logvar)
+reconstruction = -ops.mean(reconstruction_log_likelihood(x, model.decode(z), likelihood))
+prior = keras.random.normal(ops.shape(z))
+"""
+
+SAMPLES = [
+    # --- gaussian_kernel ------------------------------------------------------------------
+    Sample(
+        name="kernel_wrong_sign",
+        kind="mistake",
+        description="exp(+d^2 / 2h^2): the sign of the exponent flipped",
+        answers={KERNEL: kernel(_KERNEL_HEAD + "return ops.exp(d2 / (2.0 * bandwidth_sq))")},
+        fails={T_KERNEL},
+    ),
+    Sample(
+        name="kernel_missing_two",
+        kind="mistake",
+        description="exp(-d^2 / h^2): the factor 2 missing",
+        answers={KERNEL: kernel(_KERNEL_HEAD + "return ops.exp(-d2 / bandwidth_sq)")},
+        fails={T_KERNEL},
+    ),
+    Sample(
+        name="kernel_bandwidth_not_squared",
+        kind="mistake",
+        description="divides by 2h instead of 2h^2 when a bandwidth is given",
+        answers={KERNEL: kernel(
+            _KERNEL_HEAD.replace("ops.square(ops.cast(bandwidth, \"float32\"))",
+                                 "ops.cast(bandwidth, \"float32\")")
+            + "return ops.exp(-d2 / (2.0 * bandwidth_sq))")},
+        fails={T_KERNEL},
+    ),
+    Sample(
+        name="kernel_distance_not_squared",
+        kind="mistake",
+        description="uses the distance ||x - y|| instead of its square",
+        answers={KERNEL: kernel(_KERNEL_HEAD + "return ops.exp(-ops.sqrt(d2) / (2.0 * bandwidth_sq))")},
+        fails={T_KERNEL},
+    ),
+    Sample(
+        name="kernel_expanded_norms",
+        kind="alternative",
+        description="||x||^2 + ||y||^2 - 2 x.y with TensorFlow ops and a matrix product",
+        answers={KERNEL: kernel("""x = tf.cast(x, tf.float32)
+y = tf.cast(y, tf.float32)
+h2 = tf.cast(tf.shape(x)[1], tf.float32) if bandwidth is None else float(bandwidth) ** 2
+xx = tf.reduce_sum(x * x, axis=1, keepdims=True)
+yy = tf.reduce_sum(y * y, axis=1, keepdims=True)
+d2 = tf.maximum(xx + tf.transpose(yy) - 2.0 * tf.matmul(x, y, transpose_b=True), 0.0)
+return tf.exp(-d2 / (2.0 * h2))""")},
+    ),
+    Sample(
+        name="kernel_squared_difference",
+        kind="alternative",
+        description="tf.math.squared_difference with broadcasting, bandwidth as a Python float",
+        answers={KERNEL: kernel("""h2 = float(x.shape[-1]) if bandwidth is None else float(bandwidth) ** 2
+diff2 = tf.math.squared_difference(tf.cast(x, tf.float32)[:, None, :], tf.cast(y, tf.float32)[None, :, :])
+return tf.exp(-tf.reduce_sum(diff2, axis=-1) / (2 * h2))""")},
+    ),
+    # --- mmd --------------------------------------------------------------------------------
+    Sample(
+        name="mmd_diagonal_included",
+        kind="mistake",
+        description="unbiased estimator that keeps the diagonal k(x_i, x_i) = 1",
+        answers={MMD: mmd(_MMD_HEAD + """if unbiased:
+    return ops.sum(kxx) / (n * (n - 1.0)) + ops.sum(kyy) / (m * (m - 1.0)) - 2.0 * ops.mean(kxy)
+return ops.mean(kxx) + ops.mean(kyy) - 2.0 * ops.mean(kxy)""")},
+        fails={T_MMD, T_PROPS},
+    ),
+    Sample(
+        name="mmd_always_biased",
+        kind="mistake",
+        description="ignores `unbiased`: always averages over all pairs",
+        answers={MMD: mmd(_MMD_HEAD + "return ops.mean(kxx) + ops.mean(kyy) - 2.0 * ops.mean(kxy)")},
+        fails={T_MMD, T_PROPS},
+    ),
+    Sample(
+        name="mmd_missing_cross_factor_two",
+        kind="mistake",
+        description="subtracts mean(Kxy) once instead of twice",
+        answers={MMD: mmd(_MMD_HEAD + """if unbiased:
+    xx = (ops.sum(kxx) - ops.trace(kxx)) / (n * (n - 1.0))
+    yy = (ops.sum(kyy) - ops.trace(kyy)) / (m * (m - 1.0))
+else:
+    xx, yy = ops.mean(kxx), ops.mean(kyy)
+return xx + yy - ops.mean(kxy)""")},
+        fails={T_MMD, T_PROPS},
+    ),
+    Sample(
+        name="mmd_means_only",
+        kind="mistake",
+        description="compares only the sample means: ||mean(x) - mean(y)||^2",
+        answers={MMD: mmd("return ops.sum(ops.square(ops.mean(x, axis=0) - ops.mean(y, axis=0)))")},
+        fails={T_MMD, T_PROPS},
+    ),
+    Sample(
+        name="mmd_numpy",
+        kind="mistake",
+        description="right numbers computed in NumPy: no gradient reaches the codes",
+        answers={MMD: mmd("""k = _kernel_fn(kernel)
+kxx = np.asarray(k(x, x, **kernel_kwargs), dtype=np.float64)
+kyy = np.asarray(k(y, y, **kernel_kwargs), dtype=np.float64)
+kxy = np.asarray(k(x, y, **kernel_kwargs), dtype=np.float64)
+n, m = len(kxx), len(kyy)
+if unbiased:
+    return ((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+            - 2 * kxy.mean())
+return kxx.mean() + kyy.mean() - 2 * kxy.mean()""")},
+        fails={T_PROPS},
+    ),
+    Sample(
+        name="mmd_tensorflow_mask",
+        kind="alternative",
+        description="TensorFlow ops; the diagonal removed with a mask",
+        answers={MMD: mmd("""k = _kernel_fn(kernel)
+kxx, kyy, kxy = k(x, x, **kernel_kwargs), k(y, y, **kernel_kwargs), k(x, y, **kernel_kwargs)
+if not unbiased:
+    return tf.reduce_mean(kxx) + tf.reduce_mean(kyy) - 2 * tf.reduce_mean(kxy)
+n = tf.shape(kxx)[0]
+m = tf.shape(kyy)[0]
+off_x = 1.0 - tf.eye(n)
+off_y = 1.0 - tf.eye(m)
+xx = tf.reduce_sum(kxx * off_x) / tf.reduce_sum(off_x)
+yy = tf.reduce_sum(kyy * off_y) / tf.reduce_sum(off_y)
+return xx + yy - 2 * tf.reduce_mean(kxy)""")},
+    ),
+    Sample(
+        name="mmd_calls_gaussian_kernel",
+        kind="alternative",
+        description="calls gaussian_kernel directly; subtracts n (the diagonal of ones) by hand",
+        answers={MMD: mmd("""kxx = gaussian_kernel(x, x)
+kyy = gaussian_kernel(y, y)
+kxy = gaussian_kernel(x, y)
+n = tf.cast(tf.shape(x)[0], tf.float32)
+m = tf.cast(tf.shape(y)[0], tf.float32)
+if unbiased:
+    return ((tf.reduce_sum(kxx) - n) / (n * (n - 1)) + (tf.reduce_sum(kyy) - m) / (m * (m - 1))
+            - 2 * tf.reduce_mean(kxy))
+return tf.reduce_mean(kxx) + tf.reduce_mean(kyy) - 2 * tf.reduce_mean(kxy)""")},
+    ),
+    # --- mmd_loss ---------------------------------------------------------------------------
+    Sample(
+        name="loss_without_lambda",
+        kind="mistake",
+        description="forgets the weight lambda of the MMD term",
+        answers={LOSS: mmd_loss(_LOSS_HEAD + "return reconstruction + mmd(z, prior)")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_keeps_kl",
+        kind="mistake",
+        description="adds the MMD to the ELBO loss instead of replacing the KL term",
+        answers={LOSS: mmd_loss(_LOSS_HEAD + """kl = ops.mean(losses.kl_to_standard_normal(mean, logvar))
+return reconstruction + kl + lam * mmd(z, prior)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_pixel_mean",
+        kind="mistake",
+        description="averages the reconstruction over pixels instead of summing",
+        answers={LOSS: mmd_loss(_LOSS_HEAD.replace(
+            "reconstruction = -ops.mean(reconstruction_log_likelihood(x, model.decode(z), likelihood))",
+            "reconstruction = -ops.mean(reconstruction_log_likelihood(x, model.decode(z), likelihood))"
+            " / float(np.prod(x.shape[1:]))") + "return reconstruction + lam * mmd(z, prior)")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_uniform_prior",
+        kind="mistake",
+        description="draws the 'prior' samples from U[0, 1) instead of N(0, I)",
+        answers={LOSS: mmd_loss(_LOSS_HEAD.replace("keras.random.normal", "keras.random.uniform")
+                                + "return reconstruction + lam * mmd(z, prior)")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_hardcoded_bernoulli",
+        kind="mistake",
+        description="ignores the likelihood argument: always the Bernoulli cross-entropy",
+        answers={LOSS: mmd_loss(_LOSS_HEAD.replace(
+            "reconstruction_log_likelihood(x, model.decode(z), likelihood)",
+            "reconstruction_log_likelihood(x, model.decode(z), 'bernoulli')")
+            + "return reconstruction + lam * mmd(z, prior)")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_tensorflow_ops",
+        kind="alternative",
+        description="tf.random.normal and tf.nn.sigmoid_cross_entropy_with_logits for Bernoulli",
+        answers={LOSS: mmd_loss("""mean, logvar = model.encode(x)
+z = mean if use_mean else model.reparameterize(mean, logvar)
+logits = model.decode(z)
+if likelihood == "bernoulli":
+    ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(x, tf.float32), logits=logits)
+    reconstruction = tf.reduce_mean(tf.reduce_sum(ce, axis=[1, 2, 3]))
+else:
+    reconstruction = -tf.reduce_mean(likelihood(x, logits))
+prior = tf.random.normal(tf.shape(z))
+return reconstruction + lam * mmd(z, prior, kernel=kernel, unbiased=unbiased, **kernel_kwargs)""")},
+    ),
+    Sample(
+        name="loss_deterministic_codes_200_prior",
+        kind="alternative",
+        description="codes = posterior means (WAE style) against 200 prior samples (InfoVAE's code)",
+        answers={LOSS: mmd_loss("""mean, _ = model.encode(x)
+reconstruction = -ops.mean(reconstruction_log_likelihood(x, model.decode(mean), likelihood))
+prior = keras.random.normal((200, ops.shape(mean)[1]))
+return reconstruction + lam * mmd(mean, prior)""")},
+    ),
+    # --- active_units -----------------------------------------------------------------------
+    Sample(
+        name="active_std_not_variance",
+        kind="mistake",
+        description="compares the standard deviation with the threshold",
+        answers={ACTIVE: active("return int((np.asarray(mean).std(axis=0) > threshold).sum())")},
+        fails={T_ACTIVE},
+    ),
+    Sample(
+        name="active_wrong_axis",
+        kind="mistake",
+        description="takes the variance over the latent axis instead of over the inputs",
+        answers={ACTIVE: active("return int((np.asarray(mean).var(axis=1) > threshold).sum())")},
+        fails={T_ACTIVE},
+    ),
+    Sample(
+        name="active_mean_not_variance",
+        kind="mistake",
+        description="counts dimensions whose average code is far from 0",
+        answers={ACTIVE: active("return int((np.abs(np.asarray(mean).mean(axis=0)) > threshold).sum())")},
+        fails={T_ACTIVE},
+    ),
+    Sample(
+        name="active_returns_mask",
+        kind="mistake",
+        description="returns the boolean mask of active dimensions, not their number",
+        answers={ACTIVE: active("return np.asarray(mean).var(axis=0) > threshold")},
+        fails={T_ACTIVE},
+    ),
+    Sample(
+        name="active_tensorflow",
+        kind="alternative",
+        description="tf.math.reduce_variance; returns a tensor",
+        answers={ACTIVE: active("""variance = tf.math.reduce_variance(tf.cast(mean, tf.float64), axis=0)
+return tf.reduce_sum(tf.cast(variance > threshold, tf.int32))""")},
+    ),
+    Sample(
+        name="active_covariance_diagonal",
+        kind="alternative",
+        description="the diagonal of np.cov (n - 1 in the denominator)",
+        answers={ACTIVE: active("return int(np.sum(np.diag(np.cov(np.asarray(mean, dtype=float), rowvar=False)) > threshold))")},
+    ),
+]

@@ -1,0 +1,46 @@
+"""Fixtures: the autograder's small test course (toy_vae, toy_quiz) and its demo run.
+
+The demo over the test course runs once per session (about 30 notebooks, fast NumPy
+kernels, a 5 s cell timeout for the hanging ones); many tests read its results.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.course import Course
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "course"
+TOY = ["toy_vae", "toy_quiz"]
+
+
+def make_toy_course(root: Path) -> Course:
+    """A copy of the test course under ``root``."""
+    for part in ("solutions", "samples"):
+        shutil.copytree(FIXTURES / part, root / part, dirs_exist_ok=True)
+    return Course(root=root, source=root / "solutions", release=root / "notebooks",
+                  work=root / "work", samples=root / "samples")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def toy_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    return make_toy_course(tmp_path_factory.mktemp("toy"))
+
+
+@pytest.fixture(scope="session")
+def toy_demo(toy_course: Course):  # -> DemoResult
+    from autograder.demo import run_demo
+
+    old = os.environ.get("VAECOURSE_CELL_TIMEOUT")
+    os.environ["VAECOURSE_CELL_TIMEOUT"] = "5"  # the hang/flood cases wait for it
+    try:
+        return run_demo(toy_course, TOY, jobs=2, target="toy_vae", toy=True, name="demo")
+    finally:
+        if old is None:
+            os.environ.pop("VAECOURSE_CELL_TIMEOUT", None)
+        else:
+            os.environ["VAECOURSE_CELL_TIMEOUT"] = old

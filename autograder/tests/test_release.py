@@ -1,0 +1,72 @@
+"""Releases: committed notebooks/ match nbgrader's output; nothing secret leaks into them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import Course
+from autograder.release import generate, release_differences
+from autograder.sampling import cell_meta
+
+COURSE = Course.default()
+ASSIGNMENTS = COURSE.assignments()
+SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME")
+
+
+def _secret_lines(source_nb) -> list[str]:
+    """Lines between solution/hidden-test markers of the source that are specific enough to check."""
+    lines: list[str] = []
+    for cell in source_nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if re.match(r"\s*### BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)", line):
+                inside = True
+            elif re.match(r"\s*### END (SOLUTION|HIDDEN TESTS|MARK SCHEME)", line):
+                inside = False
+            elif inside and len(line.strip()) >= 25:
+                lines.append(line.strip())
+    return lines
+
+
+def _check_release(source: Path, release: Path) -> None:
+    src = nbformat.read(source, as_version=4)
+    rel = nbformat.read(release, as_version=4)
+    text = "\n".join(c.source for c in rel.cells)
+    for marker in SECRET_MARKERS:
+        assert marker not in text, f"{release}: {marker} left in the release"
+    public = {line.strip() for c in src.cells if not cell_meta(c).get("solution") and not cell_meta(c).get("grade")
+              for line in c.source.splitlines()}  # fmt: skip
+    leaked = [line for line in _secret_lines(src) if line in text and line not in public]
+    assert not leaked, f"{release}: solution/hidden-test lines in the release: {leaked[:3]}"
+    for cell in rel.cells:
+        assert cell.cell_type != "code" or not cell.outputs, "outputs left in the release"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS or ["none"])
+def test_committed_release_is_up_to_date(assignment: str) -> None:
+    if assignment == "none":
+        pytest.skip("no assignments yet")
+    problems = release_differences(COURSE, assignment)
+    assert not problems, "\n".join(problems) + "\nrun: python -m autograder release " + assignment
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS or ["none"])
+def test_release_carries_no_solutions_or_hidden_tests(assignment: str) -> None:
+    if assignment == "none" or not COURSE.release_notebook(assignment).is_file():
+        pytest.skip("no release yet")
+    _check_release(COURSE.source_notebook(assignment), COURSE.release_notebook(assignment))
+
+
+def test_toy_release_is_deterministic_and_clean(toy_course: Course, tmp_path: Path) -> None:
+    first = generate(toy_course, "toy_vae", tmp_path / "a").read_bytes()
+    second = generate(toy_course, "toy_vae", tmp_path / "b").read_bytes()
+    assert first == second
+    _check_release(toy_course.source_notebook("toy_vae"), tmp_path / "a" / "toy_vae" / "toy_vae.ipynb")
+    rel = nbformat.read(tmp_path / "a" / "toy_vae" / "toy_vae.ipynb", as_version=4)
+    stubs = [c.source for c in rel.cells if cell_meta(c).get("solution")]
+    assert any("raise NotImplementedError" in s for s in stubs) and any("YOUR ANSWER HERE" in s for s in stubs)
+    assert not (tmp_path / "a" / "gradebook.db").exists()
