@@ -4,7 +4,9 @@
 :func:`autograder.course.apply_settings`). Differences:
 
 * kernels start in the sandbox (:class:`autograder.kernel.SandboxKernelManager`);
-* a cell that outlives the per-cell timeout is interrupted; if it does not stop within
+* a cell that outlives the per-cell timeout (wall time *and* the kernel's CPU time, so a
+  busy machine does not fail honest cells; or 4x the timeout in wall time) is
+  interrupted; if it does not stop within
   ``interrupt_grace`` seconds (a loop that swallows ``KeyboardInterrupt``), the kernel is
   killed. A kernel that dies (``os._exit``, a crash, the memory limit) or shuts itself down
   (``exit()``) is handled the same way. In every case the cell gets an error output, a
@@ -31,6 +33,7 @@ import ast
 import asyncio
 import copy
 import json
+import os
 import secrets
 from pathlib import Path
 from queue import Empty
@@ -46,6 +49,7 @@ from traitlets import Bool, Float, Integer
 from .kernel import SandboxKernelManager
 
 SIDECAR_SUFFIX = ".grading.json"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class KernelLost(Exception):
@@ -92,6 +96,7 @@ class GuardedExecute(Execute):
     """nbgrader's Execute with timeouts that kill, restarts, reply checks and output caps."""
 
     interrupt_grace = Float(5.0, help="Seconds a timed-out cell gets to stop after SIGINT.").tag(config=True)
+    wall_factor = Float(4.0, help="A cell is stopped after timeout*wall_factor s of wall time in any case.").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts per notebook before giving up.").tag(config=True)
     max_output_chars = Integer(100_000, help="Text output kept per cell (characters).").tag(config=True)
     max_output_bytes = Integer(20_000_000, help="Output kept per cell, figures included (bytes).").tag(config=True)
@@ -246,23 +251,35 @@ class GuardedExecute(Execute):
         self, msg_id: str, cell: NotebookNode, timeout: int | None,
         task_poll_output_msg: asyncio.Future, task_poll_kernel_alive: asyncio.Future,
     ) -> dict[str, Any]:  # fmt: skip
+        """Wait for the reply; interrupt, then give up on a cell that runs too long.
+
+        A cell runs too long when it has used ``timeout`` seconds of both wall time and the
+        kernel's CPU time, or ``wall_factor * timeout`` seconds of wall time (a loop that
+        sleeps). Counting CPU keeps honest cells from timing out on a busy machine.
+        """
         assert self.kc is not None
-        deadline = None if timeout is None else monotonic() + timeout
+        start, cpu0 = monotonic(), self._kernel_cpu()
+        grace_end: float | None = None
         while True:
-            remaining = None if deadline is None else max(0.0, deadline - monotonic())
             try:
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=remaining))
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1.0))
             except Empty:
                 await self._async_check_alive()
-                if not self._timed_out:
-                    self._timed_out = True
-                    self.log.error("Cell timed out after %s s: interrupting the kernel", timeout)
-                    await ensure_async(self.km.interrupt_kernel())
-                    deadline = monotonic() + self.interrupt_grace
-                    continue
-                task_poll_kernel_alive.cancel()
-                task_poll_output_msg.cancel()
-                raise _Hung(timeout) from None
+                now = monotonic()
+                if grace_end is None and timeout is not None:
+                    wall = now - start
+                    cpu = None if cpu0 is None else (self._kernel_cpu() or cpu0) - cpu0
+                    if (wall > timeout and (cpu is None or cpu > timeout)) or wall > self.wall_factor * timeout:
+                        self._timed_out = True
+                        self.log.error("Cell ran %.0f s (%s s CPU): interrupting the kernel", wall,
+                                       "?" if cpu is None else f"{cpu:.0f}")  # fmt: skip
+                        await ensure_async(self.km.interrupt_kernel())
+                        grace_end = now + self.interrupt_grace
+                elif grace_end is not None and now > grace_end:
+                    task_poll_kernel_alive.cancel()
+                    task_poll_output_msg.cancel()
+                    raise _Hung(timeout) from None
+                continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             try:
@@ -272,6 +289,16 @@ class GuardedExecute(Execute):
                 self.log.warning("Timeout waiting for the cell's output; going on")
             task_poll_kernel_alive.cancel()
             return msg
+
+    def _kernel_cpu(self) -> float | None:
+        """CPU seconds used so far by the kernel process (all its threads), if readable."""
+        try:
+            pid = self.km.provisioner.process.pid  # type: ignore[union-attr]
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (AttributeError, OSError, ValueError, IndexError):
+            return None
 
     def _death_message(self) -> str:
         tail = ""

@@ -25,7 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.course import Course  # noqa: E402
 from autograder.grading import autograde, prepare_gradebook  # noqa: E402
-from autograder.sampling import AssignmentSpec, SampleCase, build_notebook, release_of, write_submission  # noqa: E402
+from autograder.sampling import (  # noqa: E402
+    AssignmentSpec,
+    SampleCase,
+    build_notebook,
+    release_of,
+    write_submission,
+)
 
 
 def _cpu() -> float:
@@ -86,7 +92,7 @@ def main() -> None:
         print("   mean seconds per notebook (in a worker): "
               + ", ".join(f"{k[3:]} {v:.1f}" for k, v in m.items() if k.startswith("nb:")))  # fmt: skip
     base = rows[0][1]["wall"]
-    print("speed-up vs jobs=%d: " % rows[0][0] + ", ".join(f"jobs={j}: {base / m['wall']:.2f}x" for j, m in rows))
+    print(f"speed-up vs jobs={rows[0][0]}: " + ", ".join(f"jobs={j}: {base / m['wall']:.2f}x" for j, m in rows))
 
 
 if __name__ == "__main__":

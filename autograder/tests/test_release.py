@@ -17,9 +17,11 @@ ASSIGNMENTS = COURSE.assignments()
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME")
 
 
-def _secret_lines(source_nb) -> list[str]:
-    """Lines between solution/hidden-test markers of the source that are specific enough to check."""
-    lines: list[str] = []
+def _split_lines(source_nb) -> tuple[list[str], set[str]]:
+    """(secret lines: between solution/hidden-test markers and specific enough to check,
+    public lines: everything outside the markers, visible tests included)."""
+    secret: list[str] = []
+    public: set[str] = set()
     for cell in source_nb.cells:
         inside = False
         for line in cell.source.splitlines():
@@ -28,8 +30,10 @@ def _secret_lines(source_nb) -> list[str]:
             elif re.match(r"\s*### END (SOLUTION|HIDDEN TESTS|MARK SCHEME)", line):
                 inside = False
             elif inside and len(line.strip()) >= 25:
-                lines.append(line.strip())
-    return lines
+                secret.append(line.strip())
+            elif not inside:
+                public.add(line.strip())
+    return secret, public
 
 
 def _check_release(source: Path, release: Path) -> None:
@@ -38,9 +42,9 @@ def _check_release(source: Path, release: Path) -> None:
     text = "\n".join(c.source for c in rel.cells)
     for marker in SECRET_MARKERS:
         assert marker not in text, f"{release}: {marker} left in the release"
-    public = {line.strip() for c in src.cells if not cell_meta(c).get("solution") and not cell_meta(c).get("grade")
-              for line in c.source.splitlines()}  # fmt: skip
-    leaked = [line for line in _secret_lines(src) if line in text and line not in public]
+    secret, public = _split_lines(src)
+    release_lines = {line.strip() for line in text.splitlines()}
+    leaked = [line for line in secret if line in release_lines and line not in public]
     assert not leaked, f"{release}: solution/hidden-test lines in the release: {leaked[:3]}"
     for cell in rel.cells:
         assert cell.cell_type != "code" or not cell.outputs, "outputs left in the release"

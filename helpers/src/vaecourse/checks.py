@@ -60,6 +60,8 @@ _PUBLIC = (
     "assert_equal", "assert_in", "assert_all", "rng",
 )  # fmt: skip
 _BUILTIN_DUNDERS = ("__import__", "__build_class__")
+# swapped by IPython/ipykernel for every cell (stdin forwarding, exit handling): not tampering
+_KERNEL_MANAGED = frozenset({"input", "raw_input", "getpass", "exit", "quit", "display", "get_ipython", "help"})
 
 # (module object, attribute name) -> original value
 _snapshot: dict[tuple[int, str], tuple[object, str, object]] = {}
@@ -73,6 +75,8 @@ def _watch_module(module: object, label: str, names: Iterable[str] | None = None
     namespace = _getattr(module, "__dict__", {})
     for name in _list(namespace) if names is None else names:
         if names is None and name.startswith("_") and name not in _BUILTIN_DUNDERS:
+            continue
+        if module is _builtins_module and name in _KERNEL_MANAGED:
             continue
         if name not in namespace:
             continue
