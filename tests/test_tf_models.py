@@ -129,3 +129,23 @@ def test_bad_image_shape_is_a_clear_error(bad):
 def test_bad_latent_dim():
     with pytest.raises(ValueError, match="latent_dim"):
         models.CVAE(0)
+
+
+def test_encode_splits_mean_first():
+    model = models.CVAE(3, seed=0)
+    x = np.random.default_rng(2).random((2, 28, 28, 1)).astype(np.float32)
+    out = model.encoder(x).numpy()
+    mean, logvar = model.encode(x)
+    np.testing.assert_allclose(mean.numpy(), out[:, :3], rtol=1e-6)
+    np.testing.assert_allclose(logvar.numpy(), out[:, 3:], rtol=1e-6)
+
+
+def test_sample_decodes_standard_normal_prior_draws():
+    class Identity(models.CVAE):
+        def decode(self, z, apply_sigmoid=False):
+            return z
+
+    z = Identity(3, seed=0).sample(n=20000).numpy()
+    assert z.shape == (20000, 3)
+    assert np.all(np.abs(z.mean(0)) < 0.04) and np.all(np.abs(z.std(0) - 1) < 0.03)
+    assert (z < 0).mean() == pytest.approx(0.5, abs=0.02)

@@ -123,3 +123,22 @@ def test_reconstruct_uses_the_posterior_mean(tiny_data):
     np.testing.assert_array_equal(a, b)  # no sampling noise
     mean, _ = model.encode(x)
     np.testing.assert_allclose(a, model.decode(mean, apply_sigmoid=True).numpy(), rtol=1e-6)
+
+
+def test_fit_train_loss_is_the_size_weighted_epoch_mean():
+    x = np.random.default_rng(3).random((10, 2, 2, 1)).astype(np.float32)
+    train, test = training.make_datasets(x, x, batch_size=4)  # batches of 4, 4 and 2
+
+    class Const(keras.Model):  # one weight, untouched by SGD(0)
+        def __init__(self):
+            super().__init__()
+            self.w = self.add_weight(shape=(), initializer="zeros")
+
+    def mean_pixel(model, batch):
+        return tf.reduce_mean(batch) + 0.0 * model.w
+
+    history = training.fit(Const(), train, test, 1, optimizer=keras.optimizers.SGD(0.0),
+                           loss_fn=mean_pixel, eval_loss_fn=mean_pixel, show=False,
+                           progress=False)
+    assert history.train_loss[0] == pytest.approx(x.mean(), rel=1e-5)
+    assert history.test_elbo[0] == pytest.approx(-x.mean(), rel=1e-5)

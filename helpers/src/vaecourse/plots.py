@@ -18,6 +18,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def display(fig: Figure) -> None:
@@ -280,12 +281,14 @@ def plot_training_curves(history, title: str | None = None) -> Figure:
     if test:
         ax.plot(range(1, len(test) + 1), [-v for v in test], "s-", label="test -ELBO")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("nats per image")
     ax.legend()
     ax.grid(alpha=0.3)
     if times:
         ax_t.bar(range(1, len(times) + 1), times, color="tab:gray")
         ax_t.set_xlabel("epoch")
+        ax_t.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_t.set_ylabel("wall seconds")
     else:
         ax_t.set_axis_off()
