@@ -247,3 +247,62 @@ def test_synthetic_fallback_only_without_any_data(isolated: Path, monkeypatch: p
     monkeypatch.setenv(config.PROFILE_ENV, "full")
     with pytest.raises(DataNotFoundError, match="gdown"):
         celeba.locate()
+
+
+class _FakeGdown:
+    """Stands in for gdown: 'downloads' prepared files (or a web page) by id."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files, self.calls = files, []
+
+    def download(self, id: str, output: str, quiet: bool = False) -> str:
+        self.calls.append(id)
+        Path(output).write_bytes(self.files[id])
+        return output
+
+
+def _official_files(tmp_path: Path) -> dict[str, bytes]:
+    """A tiny img_align_celeba.zip and list_attr_celeba.txt, keyed by their Drive ids."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in (1, 2):
+            image = io.BytesIO()
+            Image.new("RGB", celeba.ORIGINAL_SIZE, (0, 0, 200)).save(image, format="JPEG")
+            archive.writestr(f"img_align_celeba/{i:06d}.jpg", image.getvalue())
+    text = "2\n" + " ".join(celeba.ATTRIBUTE_NAMES) + "\n" + "".join(
+        f"{i:06d}.jpg " + " ".join(["1"] * 40) + "\n" for i in (1, 2))
+    ids = {name: file_id for name, (file_id, _) in celeba.GDRIVE_FILES.items()}
+    return {ids["img_align_celeba.zip"]: buffer.getvalue(), ids[celeba.ATTRIBUTES_FILE]: text.encode()}
+
+
+def test_the_colab_path_downloads_once(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    monkeypatch.delenv(config.DATA_ENV)
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    files = _official_files(isolated)
+    fake = _FakeGdown(files)
+    monkeypatch.setitem(sys.modules, "gdown", fake)
+    monkeypatch.setattr(celeba, "GDRIVE_FILES", {
+        name: (file_id, hashlib.md5(files[file_id]).hexdigest())
+        for name, (file_id, _) in celeba.GDRIVE_FILES.items()
+    })
+    root = celeba.locate()
+    assert root == isolated / "cache" / "celeba" and len(fake.calls) == 2
+    data = celeba.CelebA(split="all")
+    assert len(data) == 2 and not data.in_archive
+    np.testing.assert_allclose(data[0][0][2].mean().item(), 200 / 127.5 - 1, atol=0.02)
+    assert data[1][1].tolist() == [1] * 40
+    assert celeba.locate() == root and len(fake.calls) == 2, "downloaded once"
+
+
+def test_a_quota_page_instead_of_the_file_is_an_error(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(config.DATA_ENV)
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    page = b"<html>Too many users have viewed or downloaded this file recently</html>"
+    monkeypatch.setitem(sys.modules, "gdown", _FakeGdown({i: page for i, _ in celeba.GDRIVE_FILES.values()}))
+    with pytest.raises(DataNotFoundError, match="wrong checksum.*quota.*VAECOURSE_DATA"):
+        celeba.locate()
+    assert not (isolated / "cache" / "celeba" / "img_align_celeba.zip").exists()

@@ -285,16 +285,24 @@ def download_celeba(target: Path | None = None) -> Path:
         try:
             result = gdown.download(id=file_id, output=str(path), quiet=False)
         except Exception as error:  # gdown raises many kinds (quota, network, ...)
-            result, reason = None, error
+            result, reason = None, str(error)
         else:
-            reason = "Google Drive returned nothing (daily quota exceeded?)"
-        if result is None or not path.is_file():
+            reason = "Google Drive returned nothing"
+        if result is not None and path.is_file() and _md5(path) != md5:
+            path.unlink()
+            result, reason = None, "wrong checksum: Google Drive sends a web page instead"
+        if result is None:
             raise DataNotFoundError(
-                f"CelebA: downloading {name} failed ({reason}). Put {name} into {target} "
-                "yourself, or " + _expected_files_message()
+                f"CelebA: downloading {name} failed ({reason}; the Drive's daily quota may be "
+                f"exhausted, try later). Put {name} into {target} yourself, or "
+                + _expected_files_message()
             )
+    from tqdm import tqdm
+
     with zipfile.ZipFile(target / "img_align_celeba.zip") as archive:
-        archive.extractall(target)
+        for member in tqdm(archive.infolist(), desc="unzipping img_align_celeba.zip", unit="file",
+                           mininterval=1.0, file=sys.stderr):
+            archive.extract(member, target)
     (target / _DONE).write_text("downloaded")
     return target
 

@@ -60,7 +60,7 @@ def show_images(
     grid = make_grid(images.detach().cpu(), nrow=nrow)
     if ax is None:
         height, width = grid.shape[1:]
-        _, ax = plt.subplots(figsize=(scale * width / 50, scale * height / 50 + 0.4))
+        _, ax = plt.subplots(figsize=(scale * width / 80, scale * height / 80 + 0.4))
     ax.imshow(to_image(grid), interpolation="nearest")
     ax.set_axis_off()
     if title:
