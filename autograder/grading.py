@@ -134,7 +134,7 @@ def zero_out(course: Course, assignment: str, student: str, reason: str) -> None
     except Exception as e:  # noqa: BLE001 (report, never stop the batch)
         LOG.error("%s/%s: could not record the zero in the gradebook: %s", student, assignment, e)
         return
-    LOG.warning("%s/%s could not be graded and gets zero: %s", student, assignment, reason[-300:])
+    LOG.warning("%s/%s gets zero: %s", student, assignment, reason[-300:])
 
 
 def _quiet() -> None:
