@@ -9,8 +9,9 @@ alternate within one run, so that their ratio is fair on a shared machine. Print
 
 * training images per second over ``--steps`` timed batches (after ``--warmup`` batches),
   the wall time, the CPU seconds of the training process (and of the whole child with its
-  DataLoader workers), the peak resident memory, and ``torch.cuda.max_memory_allocated``
-  on a GPU;
+  DataLoader workers, start-up included), images per CPU second of the training process
+  (steadier than images per second on a shared machine), the peak resident memory, and
+  ``torch.cuda.max_memory_allocated`` on a GPU;
 * the ratio reference / original per repeat;
 * the resident memory of a data pass after 1,000 and after all images (10,000 locally):
   streaming from disk, it does not grow with the number of images.
@@ -222,7 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         args.data = data
         args.root = _image_folder(data, Path(scratch))
         header = (f"{'variant':<10} {'device':<6} {'workers':>7} {'images/s':>9} {'wall s':>7} "
-                  f"{'CPU s (train)':>13} {'CPU s (all)':>11} {'peak RSS MB':>11} {'CUDA peak MB':>12}")
+                  f"{'CPU s (train)':>13} {'CPU s (all)':>11} {'images/CPU s':>12} "
+                  f"{'peak RSS MB':>11} {'CUDA peak MB':>12}")
         print(header)
         ratios = []
         for repeat in range(args.repeats):
@@ -233,7 +235,8 @@ def main(argv: list[str] | None = None) -> None:
                 cuda = "-" if r["cuda_peak_mb"] is None else f"{r['cuda_peak_mb']:.0f}"
                 print(f"{variant:<10} {r['device']:<6} {r['workers']:>7} {speeds[variant]:>9.1f} "
                       f"{r['seconds']:>7.1f} {r['cpu_main']:>13.1f} {r['cpu_total']:>11.1f} "
-                      f"{r['peak_rss_mb']:>11.0f} {cuda:>12}", flush=True)
+                      f"{r['images'] / r['cpu_main']:>12.1f} {r['peak_rss_mb']:>11.0f} {cuda:>12}",
+                      flush=True)
             ratios.append(speeds["reference"] / speeds["original"])
             print(f"  repeat {repeat + 1}: reference / original throughput = {ratios[-1]:.2f}x")
         memory = _child(args, "memory")

@@ -3,7 +3,9 @@
 A fill-in body lives once, in ``vaecourse``, between ``# BEGIN FILL-IN <name>`` and
 ``# END FILL-IN <name>`` comment lines. The solution cell whose nbgrader ``grade_id`` is
 that name shows the same lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``.
-This test keeps the two from drifting apart.
+A marker may be qualified with its assignment (``# BEGIN FILL-IN celeba_vae/train_step``)
+when two notebooks use the same grade id for different code; a qualified marker is
+matched only by that assignment's cell. This test keeps the two from drifting apart.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def test_every_marked_fill_in_is_shown_in_a_notebook() -> None:
     for assignment in ASSIGNMENTS:
         if (ROOT / "solutions" / assignment / f"{assignment}.ipynb").exists():
             used |= set(solution_cells(assignment))
+            used |= {f"{assignment}/{grade_id}" for grade_id in solution_cells(assignment)}
     for name, places in regions.items():
         assert all(body for _, body in places), f"FILL-IN {name} is empty"
     unused = sorted(set(regions) - used)
@@ -87,8 +90,10 @@ def test_every_marked_fill_in_is_shown_in_a_notebook() -> None:
 def test_solution_cells_show_the_package_code(assignment: str) -> None:
     regions = package_fill_ins()
     cells = solution_cells(assignment)
-    shown = {name: code for name, code in cells.items() if name in regions}
-    for name, code in shown.items():
+    for grade_id, code in cells.items():
+        name = f"{assignment}/{grade_id}" if f"{assignment}/{grade_id}" in regions else grade_id
+        if name not in regions:
+            continue
         candidates = [body for _, body in regions[name]]
         if code in candidates:
             continue

@@ -84,11 +84,6 @@ def _kernel_fn(kernel: Kernel) -> Callable:
         ) from None
 
 
-def _mean_off_diagonal(k):
-    n = ops.cast(ops.shape(k)[0], "float32")
-    return (ops.sum(k) - ops.trace(k)) / (n * (n - 1.0))
-
-
 def mmd(x, y, kernel: Kernel = "rbf", unbiased: bool = True, **kernel_kwargs):
     """Estimate MMD^2 between the samples ``x`` (n, dim) and ``y`` (m, dim).
 
@@ -100,13 +95,17 @@ def mmd(x, y, kernel: Kernel = "rbf", unbiased: bool = True, **kernel_kwargs):
     Returns:
         A float32 scalar; symmetric in x and y and independent of their row order.
     """
-    # BEGIN FILL-IN mmd
     k = _kernel_fn(kernel)
+    # BEGIN FILL-IN mmd
     kxx = k(x, x, **kernel_kwargs)
     kyy = k(y, y, **kernel_kwargs)
     kxy = k(x, y, **kernel_kwargs)
-    if unbiased:
-        return _mean_off_diagonal(kxx) + _mean_off_diagonal(kyy) - 2.0 * ops.mean(kxy)
+    if unbiased:  # leave out the diagonal k(x_i, x_i) = 1 from the within-sample means
+        n = ops.cast(ops.shape(kxx)[0], "float32")
+        m = ops.cast(ops.shape(kyy)[0], "float32")
+        xx = (ops.sum(kxx) - ops.trace(kxx)) / (n * (n - 1.0))
+        yy = (ops.sum(kyy) - ops.trace(kyy)) / (m * (m - 1.0))
+        return xx + yy - 2.0 * ops.mean(kxy)
     return ops.mean(kxx) + ops.mean(kyy) - 2.0 * ops.mean(kxy)
     # END FILL-IN mmd
 
