@@ -142,3 +142,19 @@ def test_fit_train_loss_is_the_size_weighted_epoch_mean():
                            progress=False)
     assert history.train_loss[0] == pytest.approx(x.mean(), rel=1e-5)
     assert history.test_elbo[0] == pytest.approx(-x.mean(), rel=1e-5)
+
+
+def test_demo_writes_its_figures_and_summary(tmp_path, monkeypatch):
+    from vaecourse import data
+    from vaecourse.tf import demo
+
+    if data.config.data_dir() is None:
+        pytest.skip("needs VAECOURSE_DATA (real MNIST)")
+    monkeypatch.setenv("VAECOURSE_PROFILE", "ci")
+    result = demo.run(tmp_path, epochs=0, progress=False)
+    names = {"reconstructions.png", "latent_scatter.png", "manifold.png", "samples.png",
+             "one_per_class.png", "summary.txt"}
+    assert set(result["files"]) == names
+    assert all((tmp_path / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
+    summary = (tmp_path / "summary.txt").read_text()
+    assert "4096 train / 512 test" in summary and "CVAE(latent_dim=2" in summary

@@ -75,7 +75,8 @@ def run(out: Path, latent: int = 2, epochs: int | None = None, seed: int = 0,
         files.append(_save(plots.plot_latent_manifold(decode, n=20), out / "manifold.png"))
     files.append(_save(plots.show_images(model.sample(n=64).numpy(), nrow=8,
                                          title="samples from the prior"), out / "samples.png"))
-    files.append(_save(history.plot(), out / "training_curves.png"))
+    if epochs:
+        files.append(_save(history.plot(), out / "training_curves.png"))
     idx = data.one_per_class(y_test)
     files.append(_save(plots.show_images(x_test[idx], titles=[str(i) for i in range(10)]),
                        out / "one_per_class.png"))
