@@ -223,6 +223,15 @@ def test_the_archive_is_read_in_place(isolated: Path) -> None:
     assert not cache.exists() or not any(cache.iterdir()), "nothing is extracted or written"
 
 
+def test_a_compressed_archive_is_refused(isolated: Path) -> None:
+    archive = _tiny_archive(isolated)
+    with tarfile.open(archive) as tar, tarfile.open(isolated / "data" / celeba.SUBSET_ARCHIVE, "w:gz") as gz:
+        for member in tar.getmembers():
+            gz.addfile(member, tar.extractfile(member))
+    with pytest.raises(DataNotFoundError, match="not an uncompressed tar"):
+        celeba.CelebA()
+
+
 def test_an_extracted_folder_in_the_data_dir_is_used_as_is(isolated: Path) -> None:
     data = isolated / "data"
     with tarfile.open(_tiny_archive(isolated)) as tar:

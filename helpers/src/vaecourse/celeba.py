@@ -192,9 +192,16 @@ class ArchiveIndex:
 
     @classmethod
     def build(cls, path: Path) -> ArchiveIndex:
-        """Read the member headers of ``path`` (no data is read)."""
-        with tarfile.open(path) as tar:
-            members = [m for m in tar.getmembers() if m.isfile()]
+        """Read the member headers of ``path`` (no data is read).
+
+        Raises:
+            DataNotFoundError: if ``path`` is not an uncompressed tar archive.
+        """
+        try:
+            with tarfile.open(path, "r:") as tar:  # offsets only mean something uncompressed
+                members = [m for m in tar.getmembers() if m.isfile()]
+        except tarfile.ReadError as error:
+            raise DataNotFoundError(f"CelebA: {path} is not an uncompressed tar archive") from error
         return cls(
             path,
             np.array([m.name for m in members]),
