@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit
+.PHONY: all install demo test lint unit nbval release samples bench bench-grading student-helpers mnist-demo
 
 all: install demo
 
@@ -17,8 +17,32 @@ install:
 	$(PYTHON) -m pip install -q -r requirements.txt
 	$(PYTHON) -m pip install -q -e helpers
 
+# The main job: grade the sample submissions end to end (collect, repair, autograde,
+# feedback, export) and print the score table; exits non-zero on any unexpected score.
 demo:
-	VAECOURSE_PROFILE=ci $(PYTHON) -m vaecourse.tf.demo --out out/demo
+	$(PYTHON) -m autograder demo -j 2
+
+# Train the reference MNIST VAE in the CI profile and write its figures to out/mnist-demo.
+mnist-demo:
+	VAECOURSE_PROFILE=ci $(PYTHON) -m vaecourse.tf.demo --out out/mnist-demo
+
+release:
+	$(PYTHON) -m autograder release
+
+samples:
+	$(PYTHON) -m autograder samples --pack -j 2
+
+student-helpers:
+	$(PYTHON) -m autograder student-helpers build/student-helpers
+
+bench:
+	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10
+	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10 --width 32 --lr 2e-3 --schedule cosine
+	$(PYTHON) benchmarks/mnist_tf.py --latent 16 --epochs 10 --baseline-steps 0
+	$(PYTHON) benchmarks/celeba_torch.py
+
+bench-grading:
+	$(PYTHON) benchmarks/grading.py --students 4 --jobs 1 2 4
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -26,5 +50,11 @@ lint:
 unit:
 	VAECOURSE_PROFILE=ci $(PYTHON) -m pytest -q tests
 
+nbval:
+	VAECOURSE_PROFILE=ci $(PYTHON) -m pytest -q --nbval --nbval-current-env solutions
+
+# Everything CI runs, in one pytest session (one summary line): unit tests, the autograder's
+# tests (the real demo included) and nbval on every stored source notebook.
 test: lint
-	VAECOURSE_PROFILE=ci $(PYTHON) -m pytest -q
+	VAECOURSE_PROFILE=ci $(PYTHON) -m pytest -q --durations=10 tests autograder/tests \
+		--nbval --nbval-current-env solutions
