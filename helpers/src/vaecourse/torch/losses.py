@@ -39,8 +39,8 @@ def loss_function(
         logvar: log-variances of q(z|x), the same shape.
         kl_weight: the weight of the KL term (1 for the plain VAE).
     """
-    # BEGIN FILL-IN loss_function
+    # BEGIN FILL-IN celeba_vae/loss_function
     reconstruction = F.mse_loss(recon_x, x, reduction="sum")
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return reconstruction + kl_weight * kl
-    # END FILL-IN loss_function
+    # END FILL-IN celeba_vae/loss_function

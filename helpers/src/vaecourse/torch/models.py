@@ -30,11 +30,11 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     Returns:
         z, the same shape as ``mu``.
     """
-    # BEGIN FILL-IN reparameterize
+    # BEGIN FILL-IN celeba_vae/reparameterize
     std = torch.exp(0.5 * logvar)  # logvar = log(sigma^2), so sigma = exp(logvar / 2)
     eps = torch.randn_like(std)  # fresh noise with no trainable input
     return mu + eps * std
-    # END FILL-IN reparameterize
+    # END FILL-IN celeba_vae/reparameterize
 
 
 class Encoder(nn.Module):
@@ -69,7 +69,7 @@ class Decoder(nn.Module):
 
     def __init__(self, latent_dim: int = 512, base_filters: int = 64) -> None:
         super().__init__()
-        # BEGIN FILL-IN Decoder
+        # BEGIN FILL-IN celeba_vae/Decoder
         b = base_filters
         self.layers = nn.Sequential(
             nn.Linear(latent_dim, 4 * b * 8 * 8),
@@ -83,7 +83,7 @@ class Decoder(nn.Module):
             nn.ConvTranspose2d(b, 3, 4, stride=2, padding=1),  # 32 -> 64
             nn.Tanh(),  # pixels in [-1, 1], like the normalized images
         )
-        # END FILL-IN Decoder
+        # END FILL-IN celeba_vae/Decoder
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode (B, latent_dim) codes to (B, 3, 64, 64) images."""

@@ -46,14 +46,14 @@ def train_step(
     ``model(x)`` returns ``(reconstruction, mu, logvar)`` and
     ``loss_fn(reconstruction, x, mu, logvar)`` the scalar loss.
     """
-    # BEGIN FILL-IN train_step
+    # BEGIN FILL-IN celeba_vae/train_step
     optimizer.zero_grad()  # gradients accumulate in .grad unless cleared
     recon, mu, logvar = model(x)
     loss = loss_fn(recon, x, mu, logvar)
     loss.backward()
     optimizer.step()
     return loss.detach()
-    # END FILL-IN train_step
+    # END FILL-IN celeba_vae/train_step
 
 
 @dataclass(frozen=True)
