@@ -6,7 +6,6 @@ SHARED_DATA := $(shell [ -d ../shared/data ] && cd ../shared/data && pwd)
 export VAECOURSE_DATA ?= $(SHARED_DATA)
 export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: all install demo test lint unit nbval release samples bench bench-grading student-helpers mnist-demo
