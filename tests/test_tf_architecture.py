@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
-from vaecourse.tf import architecture, models  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.patches import FancyBboxPatch
+from vaecourse.tf import architecture, models
 
 
 @pytest.mark.parametrize("image_shape, latent_dim", [((28, 28, 1), 2), ((32, 32, 3), 16)])

@@ -6,21 +6,11 @@ weights and fixed noise, so every expected value is computed here with NumPy.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from vaecourse import plots  # noqa: E402
-from vaecourse.tf import fakes, latent, models  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from vaecourse import plots
+from vaecourse.tf import fakes, latent, models
 
 
 def _images(n: int, seed: int = 0) -> np.ndarray:
