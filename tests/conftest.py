@@ -10,8 +10,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("VAECOURSE_PROFILE", "ci")
+
+# Headless plots for this process only: an MPLBACKEND variable would be inherited by the
+# notebook kernels that nbval starts in the same session and hide their inline figures.
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 

@@ -130,8 +130,10 @@ def mmd_loss(
 
     The prior samples, as many as the batch, come from the model's seed generator.
     """
+    # BEGIN FILL-IN mmd_loss
     mean, logvar = model.encode(x)
     z = mean if use_mean else model.reparameterize(mean, logvar)
     reconstruction = -ops.mean(reconstruction_log_likelihood(x, model.decode(z), likelihood))
     prior = keras.random.normal(ops.shape(z), seed=getattr(model, "seed_generator", None))
     return reconstruction + lam * mmd(z, prior, kernel=kernel, unbiased=unbiased, **kernel_kwargs)
+    # END FILL-IN mmd_loss
