@@ -167,12 +167,14 @@ def preprocess_images(images: np.ndarray, binarize: bool = True) -> np.ndarray:
     MNIST ``(N, 28, 28)`` becomes ``(N, 28, 28, 1)``; colour images keep their
     channels. Binarizing thresholds at 0.5, as TensorFlow's CVAE tutorial does.
     """
+    # BEGIN FILL-IN preprocess_images
     x = np.asarray(images, dtype=np.float32) / 255.0
     if x.ndim == 3:
         x = x[..., None]
     if binarize:
         x = np.where(x > 0.5, 1.0, 0.0).astype(np.float32)
     return x
+    # END FILL-IN preprocess_images
 
 
 def one_per_class(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
@@ -181,6 +183,7 @@ def one_per_class(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     Raises:
         ValueError: if a class does not occur.
     """
+    # BEGIN FILL-IN one_per_class
     flat = np.asarray(labels).reshape(-1)
     indices = []
     for c in range(num_classes):
@@ -189,3 +192,4 @@ def one_per_class(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
             raise ValueError(f"class {c} does not occur in the labels")
         indices.append(int(hits[0]))
     return np.array(indices)
+    # END FILL-IN one_per_class

@@ -61,11 +61,13 @@ def make_datasets(
 
 
 def _train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer, loss_fn: LossFn):
+    # BEGIN FILL-IN train_step
     with tf.GradientTape() as tape:
         loss = loss_fn(model, x)
     gradients = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
     return loss
+    # END FILL-IN train_step
 
 
 _compiled_train_step = tf.function(_train_step, reduce_retracing=True)
