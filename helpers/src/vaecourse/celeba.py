@@ -33,7 +33,6 @@ import io
 import os
 import sys
 import tarfile
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from . import config
-from .data import DataNotFoundError
+from .data import DataNotFoundError, announce_synthetic
 
 IMAGE_SIZE = 64
 IMAGE_FOLDER = "img_align_celeba"
@@ -352,14 +351,7 @@ def synthetic_celeba(target: Path, n: int = 256, seed: int = 0) -> Path:
 
 
 def _synthetic(reason: BaseException) -> Path:
-    banner = (
-        "\n" + "!" * 78 + "\n"
-        f"!! NO REAL CelebA DATA: {reason}\n"
-        "!! The ci profile falls back to a SMALL SYNTHETIC image folder (drawn faces).\n"
-        f"!! Results are meaningless. {_expected_files_message()}\n" + "!" * 78
-    )
-    print(banner, file=sys.stderr)
-    warnings.warn("Using synthetic CelebA data", RuntimeWarning, stacklevel=3)
+    announce_synthetic("CelebA", "image folder (drawn faces)", reason, _expected_files_message())
     return synthetic_celeba(config.cache_dir() / "celeba_synthetic", SYNTHETIC_IMAGES)
 
 

@@ -104,15 +104,29 @@ def synthetic_images(
     return images.clip(0, 255).astype(np.uint8), labels
 
 
-def _synthetic(source: _Source, reason: BaseException) -> tuple[Split, Split]:
+def announce_synthetic(name: str, substitute: str, reason: BaseException, advice: str) -> None:
+    """Say loudly (stderr banner and a RuntimeWarning) that ``name`` is replaced by synthetic data.
+
+    Args:
+        name: the dataset, e.g. ``"MNIST"``.
+        substitute: what stands in for it, e.g. ``"dataset (coloured blobs)"``.
+        reason: why the real data could not be had.
+        advice: how to get the real data.
+    """
     banner = (
         "\n" + "!" * 78 + "\n"
-        f"!! NO REAL {source.name} DATA: {reason}\n"
-        "!! The ci profile falls back to a SMALL SYNTHETIC dataset (coloured blobs).\n"
-        f"!! Results are meaningless. {_expected_files_message(source)}\n" + "!" * 78
+        f"!! NO REAL {name} DATA: {reason}\n"
+        f"!! The ci profile falls back to a SMALL SYNTHETIC {substitute}.\n"
+        f"!! Results are meaningless. {advice}\n" + "!" * 78
     )
     print(banner, file=sys.stderr)
-    warnings.warn(f"Using synthetic {source.name} data", RuntimeWarning, stacklevel=3)
+    warnings.warn(f"Using synthetic {name} data", RuntimeWarning, stacklevel=4)
+
+
+def _synthetic(source: _Source, reason: BaseException) -> tuple[Split, Split]:
+    announce_synthetic(
+        source.name, "dataset (coloured blobs)", reason, _expected_files_message(source)
+    )
     labels_shape = (-1, 1) if source is _CIFAR10 else (-1,)
     x_train, y_train = synthetic_images(2048, source.image_shape, seed=0)
     x_test, y_test = synthetic_images(512, source.image_shape, seed=1)
