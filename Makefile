@@ -36,8 +36,8 @@ student-helpers:
 
 bench:
 	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10
-	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10 --width 32 --lr 2e-3 --schedule cosine
-	$(PYTHON) benchmarks/mnist_tf.py --latent 16 --epochs 10 --baseline-steps 0
+	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10 --width 16 --lr 1e-3 --schedule constant --baseline-width 32
+	$(PYTHON) benchmarks/mnist_tf.py --latent 16 --epochs 10 --width 16 --lr 1e-3 --schedule constant --baseline-steps 0
 	$(PYTHON) benchmarks/celeba_torch.py
 
 bench-grading:

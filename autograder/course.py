@@ -138,6 +138,27 @@ def cell_timeout() -> int:
     return int(value) if value else DEFAULT_CELL_TIMEOUT
 
 
+_REGEX_SPECIAL = set("+*?()[]{}^$|\\")
+
+
+def check_folder_names(course: Course, *extra: Path) -> None:
+    """Refuse folders that nbgrader cannot use, with a message that says why.
+
+    nbgrader matches the submitted and autograded notebooks' paths with regular expressions
+    built from these absolute folders without escaping them, so a folder name holding, e.g.,
+    ``+`` or ``(`` would make every submission "not found".
+    """
+    for path in (course.source, course.release, course.submitted, course.autograded,
+                 course.feedback, *extra):
+        bad = sorted(_REGEX_SPECIAL & set(str(path)))
+        if bad:
+            raise ValueError(
+                f"nbgrader cannot use the folder {path}: its name contains {' '.join(bad)}, "
+                "which nbgrader reads as regular-expression syntax. Move the course or set "
+                f"{COURSE_DIR_ENV} to a folder whose path has none of {' '.join(sorted(_REGEX_SPECIAL))}."
+            )
+
+
 def apply_settings(c: Config, course: Course, *, release: Path | None = None) -> Config:
     """Write the course's nbgrader settings into ``c`` and return it.
 
@@ -146,6 +167,7 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None) ->
     """
     from .execute import GuardedExecute  # nbgrader imports are heavy: only when needed
 
+    check_folder_names(course, *([release] if release else []))
     course.work.mkdir(parents=True, exist_ok=True)
     cd = c.CourseDirectory
     # absolute folders: nbgrader joins them onto its root, which leaves absolute paths as is

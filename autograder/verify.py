@@ -92,7 +92,7 @@ def run_samples(
     ``pack`` grades compatible samples together (see :func:`sampling.pack_samples`).
     """
     # one folder per set of assignments: authors verify their notebooks at the same time
-    work = fresh_course(course, name or "samples-" + "+".join(assignments))
+    work = fresh_course(course, name or "samples-" + "-".join(assignments))  # no regex characters: nbgrader matches paths with regexps
     prepare_gradebook(work, assignments)
     build = packed_cases if pack else sample_cases
     cases = [c for a in assignments for c in build(work, a, release_of(work, a))]

@@ -2,6 +2,8 @@
 
 Each "student" submits the reference solution of every assignment (the complete series),
 graded exactly as in a class: nbgrader autograde in sandboxed kernels, grading profile.
+Every reference must score full marks on its autograded cells, or the run fails (a kernel
+that cannot even import ``vaecourse`` is fast, and worthless).
 For each worker count the same students are graded from scratch in a fresh gradebook.
 Printed per configuration: wall seconds, CPU seconds (grader + kernels), seconds of wall
 time per student, students per minute, and the largest kernel's peak resident memory.
@@ -24,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.course import Course  # noqa: E402
-from autograder.grading import autograde, prepare_gradebook  # noqa: E402
+from autograder.grading import autograde, prepare_gradebook, scores  # noqa: E402
 from autograder.sampling import (  # noqa: E402
     AssignmentSpec,
     SampleCase,
@@ -53,7 +55,16 @@ def run(course: Course, assignments: list[str], students: int, jobs: int) -> dic
         start, cpu0 = time.perf_counter(), _cpu()
         results = autograde(work, pairs, jobs=jobs)
         wall, cpu = time.perf_counter() - start, _cpu() - cpu0
-    failed = [f"{r.student}/{r.assignment}" for r in results if not r.success]
+        # a run that graded nothing (e.g. the kernels cannot import vaecourse) is not fast
+        lost = [
+            f"{student}/{a}"
+            for a in assignments
+            for student, cells in scores(work, a).items()
+            if any(not c.manual and (c.auto_score or 0.0) < c.max_score for c in cells.values())
+        ]
+    failed = sorted({f"{r.student}/{r.assignment}" for r in results if not r.success} | set(lost))
+    if failed:
+        print(f"   NOT FULL MARKS for the reference in {len(failed)} notebooks: {', '.join(failed[:5])}", flush=True)
     per_notebook: dict[str, list[float]] = {}
     for r in results:
         per_notebook.setdefault(r.assignment, []).append(r.seconds)
@@ -86,13 +97,15 @@ def main() -> None:
         print(
             f"jobs={jobs}: wall {m['wall']:.1f} s, cpu {m['cpu']:.1f} s, "
             f"{m['per_student']:.1f} s per student, {m['per_minute']:.2f} students/min, "
-            f"kernel peak {m['peak_mb']:.0f} MB, failed {m['failed']:.0f}",
+            f"kernel peak {m['peak_mb']:.0f} MB, not full marks {m['failed']:.0f}",
             flush=True,
         )
         print("   mean seconds per notebook (in a worker): "
               + ", ".join(f"{k[3:]} {v:.1f}" for k, v in m.items() if k.startswith("nb:")))  # fmt: skip
     base = rows[0][1]["wall"]
     print(f"speed-up vs jobs={rows[0][0]}: " + ", ".join(f"jobs={j}: {base / m['wall']:.2f}x" for j, m in rows))
+    if any(m["failed"] for _, m in rows):
+        sys.exit("some reference notebooks did not score full marks: the timings above are not valid")
 
 
 if __name__ == "__main__":

@@ -2,40 +2,42 @@
 
 Run (full MNIST from ``VAECOURSE_DATA``, or the Keras download)::
 
-    python benchmarks/mnist_tf.py --latent 2 --epochs 10                     # speed
-    python benchmarks/mnist_tf.py --latent 2 --epochs 10 --width 32 --lr 2e-3 --schedule cosine
+    python benchmarks/mnist_tf.py --latent 2 --epochs 10                     # same architecture
+    python benchmarks/mnist_tf.py --latent 2 --epochs 10 --width 16 --lr 1e-3 --schedule constant \
+        --baseline-width 32                                                  # narrow vs tutorial
     python benchmarks/mnist_tf.py --latent 16 --epochs 10 --baseline-steps 0
 
 Prints, per epoch, the wall time, the process CPU time, images per second (of wall time
 and of CPU time) and the test-set ELBO (single-sample Monte Carlo ELBO averaged over the
 10,000 test images, the tutorial's metric). The **baseline** is the same ``CVAE``
-architecture trained exactly as TensorFlow's CVAE tutorial does (width 32,
-``from_tensor_slices(...).shuffle(60000).batch(32)``, ``Adam(1e-4)``, the MC ELBO loss,
-a ``tf.function`` step); it runs ``--baseline-steps`` steps, half before and half after
-our training, to measure its throughput on the same machine in the same run
+architecture (``--width``, or ``--baseline-width``) trained exactly as TensorFlow's CVAE
+tutorial does (``from_tensor_slices(...).shuffle(60000).batch(32)``, ``Adam(1e-4)``, the MC
+ELBO loss, a ``tf.function`` step); it runs ``--baseline-steps`` steps, half before and half
+after our training, to measure its throughput on the same machine in the same run
 (``--baseline-epochs N`` trains it for N full epochs and reports its ELBO as well).
 
 Goals (issue 2): latent 2 after 10 epochs: test ELBO >= -150 nats (tutorial: about -156)
 with >= 2x the tutorial loop's training throughput; latent 16: negative ELBO < 95 nats.
 
-Two configurations (measured on 2 shared CPU cores, oneDNN on; numbers in the README):
+Measured on 2 shared CPU cores, oneDNN on (numbers in the README):
 
-* **speed** (the defaults: ``--width 16 --batch-size 64 --lr 1e-3``): about 2.5x the
-  tutorial loop's images per CPU-second, test ELBO about -153 (+-1 between seeds) after 10
-  epochs: better than the tutorial's -156, short of -150.
-* **quality** (``--width 32 --lr 2e-3 --schedule cosine``, the tutorial's architecture):
-  test ELBO about -149.5 after 10 epochs, at about the tutorial loop's speed on a CPU.
+* **same architecture** (the defaults: width 32, batch 64, Adam 2e-3 with cosine decay):
+  test ELBO -150.04 and -149.50 (two seeds) after 10 epochs, at 1.1x the tutorial loop's
+  images per CPU-second. Batch 128 with Adam 3e-3: -151.52 at 1.12x.
+* **narrower models** against the tutorial's width 32 (``--baseline-width 32``): width 24
+  reaches -150.71 at 1.46x (batch 64) or -151.64 at 1.72x (batch 128); width 16 reaches
+  -152.7 to -154.5 at about 2.5x.
 
-Why not both at once on a CPU: per image, a CPU does the same arithmetic at any batch size
-(batch 32 already keeps 2 cores busy; we measured 1,650-1,900 images per CPU-second for
-width 32 at batch 32, 128 and 256), so more speed can only come from less arithmetic.
-Nearly all of it is in the decoder's transposed convolutions, whose cost grows with
-width^2; width 16 does about 4x less and trains about 2.5x faster, but with a 2-D code the
-decoder's capacity is what limits the ELBO (10 epochs, batch 64: width 16 -152.7,
-width 24 -152.2, width 32 -150.6; a width-32 encoder with a width-16 decoder -152.7).
-bfloat16 compute (this CPU has AVX512-BF16) is 1.4x faster but costs about 2 nats.
-On a GPU (Colab) the picture differs: a batch-32 step is dominated by per-step overhead,
-so the larger batch alone gives the speed-up, at width 32.
+Why not both goals at once on a CPU: per image, a CPU does the same arithmetic at any batch
+size (batch 32 already keeps 2 cores busy; 1,580-1,930 images per CPU-second for width 32 at
+batch 32, 128 and 256), so a better loop cannot double the speed of the same model; more
+speed only comes from less arithmetic. Nearly all of it is in the decoder's transposed
+convolutions, whose cost grows with width^2, and with a 2-D code the decoder's capacity is
+what limits the ELBO (width 16 -152.7, width 24 -150.7, width 32 -149.5 to -150.6). Tried
+and rejected: XLA (``jit_compile=True``) is 0.75-1.0x the speed of TensorFlow's oneDNN
+kernels here; bfloat16 compute (this CPU has AVX512-BF16) is 1.4x faster but costs about
+2 nats. On a GPU a batch-32 step is dominated by per-step overhead, so the larger batch alone
+should give the speed-up at width 32 (not measured: no GPU with TensorFlow was available).
 
 Other choices:
 
@@ -88,8 +90,8 @@ class TutorialLoop:
 
     batch_size = 32
 
-    def __init__(self, latent: int, x_train: np.ndarray, seed: int = 0) -> None:
-        self.model = models.CVAE(latent, width=32, seed=seed)
+    def __init__(self, latent: int, x_train: np.ndarray, seed: int = 0, width: int = 32) -> None:
+        self.model = models.CVAE(latent, width=width, seed=seed)
         self.optimizer = keras.optimizers.Adam(1e-4)
         self.optimizer.build(self.model.trainable_variables)
         self.dataset = (tf.data.Dataset.from_tensor_slices(x_train)
@@ -149,10 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latent", type=int, default=2)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--width", type=int, default=32)
+    p.add_argument("--baseline-width", type=int, default=None,
+                   help="width of the tutorial loop's model (default: --width, the same architecture)")
     p.add_argument("--loss", choices=("analytic", "mc"), default="analytic")
-    p.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+    p.add_argument("--schedule", choices=("constant", "cosine"), default="cosine",
                    help="learning rate: constant, or cosine decay to 1%% over the run")
     p.add_argument("--no-onednn", action="store_true",
                    help="TF_ENABLE_ONEDNN_OPTS=0 (the notebooks' setting) instead of TF's default")
@@ -171,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     _, test_ds = training.make_datasets(x_train[:1], x_test, 1, test_batch_size=500)
 
     baseline_rates: list[tuple[int, float, float]] = []
-    tutorial = TutorialLoop(args.latent, x_train, args.seed) if args.baseline_steps > 0 else None
+    baseline_width = args.baseline_width or args.width
+    tutorial = (TutorialLoop(args.latent, x_train, args.seed, baseline_width)
+                if args.baseline_steps > 0 else None)
     if tutorial is not None:
+        same = "the same architecture" if baseline_width == args.width else "NOT the same architecture"
+        print(f"baseline: the tutorial loop on CVAE(width={baseline_width}), {same}")
         half = max(1, args.baseline_steps // 2)
         baseline_rates.append(tutorial.run_steps(half))
         print(rate_line("baseline (tutorial loop, before)", *baseline_rates[-1]), flush=True)

@@ -85,6 +85,40 @@ def test_assert_equal_and_in_are_strict() -> None:
         checks.assert_in(AlwaysEqual(), ("A", "B"))
 
 
+class StrSubclass(str):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize(
+    ("answer", "multiple", "letters"),
+    [("b", False, "B"), (" B. ", False, "B"), (["c"], False, "C"), ("A, D", True, "AD"),
+     ("da", True, "AD"), ({"D", "a"}, True, "AD"), (("B", "b"), False, "B"), ("c", True, "C"),
+     (StrSubclass("b"), False, "B")],
+)
+def test_choice_letters_normalizes(answer: object, multiple: bool, letters: str) -> None:
+    out = checks.choice_letters(answer, "ABCD", multiple=multiple)
+    assert type(out) is str and out == letters
+
+
+@pytest.mark.parametrize(
+    ("answer", "multiple"),
+    [("", False), ("AB", False), ("E", False), ("E", True), ("A or B", False), ("", True),
+     (None, False), (1, False), (AlwaysEqual(), False), ([1, 2], True)],
+)
+def test_choice_letters_rejects_malformed(answer: object, multiple: bool) -> None:
+    with pytest.raises(AssertionError, match="ANSWER_X should be"):
+        checks.choice_letters(answer, "ABCD", multiple=multiple, name="ANSWER_X")
+
+
+def test_choice_letters_result_cannot_fake_equality() -> None:
+    """A str subclass whose __eq__ is always true comes back as a plain str that compares honestly."""
+    assert checks.choice_letters(StrSubclass("a")) != "B"
+    assert checks.choice_letters("abcde", "ABCDE", multiple=True) == "ABCDE"
+
+
 def test_assert_all_needs_real_booleans() -> None:
     checks.assert_all(checks.to_numpy([1.0, 2.0]) > 0, "positive")
     with pytest.raises(AssertionError, match="positive"):

@@ -149,3 +149,15 @@ def test_sample_decodes_standard_normal_prior_draws():
     assert z.shape == (20000, 3)
     assert np.all(np.abs(z.mean(0)) < 0.04) and np.all(np.abs(z.std(0) - 1) < 0.03)
     assert (z < 0).mean() == pytest.approx(0.5, abs=0.02)
+
+
+def test_cvae_uses_a_given_decoder():
+    """``CVAE(decoder=...)`` trains and decodes with that decoder (the MNIST notebook's student decoder)."""
+    own = models.build_decoder(3, (28, 28, 1), 8)
+    model = models.CVAE(3, width=16, seed=0, decoder=own)
+    assert model.decoder is own
+    decoder_weights = {id(v) for v in own.trainable_variables}
+    assert decoder_weights <= {id(v) for v in model.trainable_variables}
+    assert len(model.trainable_variables) == len(model.encoder.trainable_variables) + len(decoder_weights)
+    z = np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.decode(z), own(z), rtol=1e-6)

@@ -158,3 +158,56 @@ def test_demo_writes_its_figures_and_summary(tmp_path, monkeypatch):
     assert all((tmp_path / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
     summary = (tmp_path / "summary.txt").read_text()
     assert "4096 train / 512 test" in summary and "CVAE(latent_dim=2" in summary
+
+
+def test_fit_compiles_and_runs_the_given_step_fn():
+    """``step_fn`` (the MNIST notebook passes the student's) is the step that trains."""
+    x = np.ones((8, 2, 2, 1), np.float32)
+    train, test = training.make_datasets(x, x, batch_size=4)
+
+    class Const(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.w = self.add_weight(shape=(), initializer="zeros")
+
+    def loss(model, batch):
+        return tf.reduce_mean(batch) + model.w
+
+    def step_down_by_one(model, batch, optimizer, loss_fn):  # ignores the optimizer on purpose
+        model.w.assign_sub(1.0)
+        return loss_fn(model, batch)
+
+    model = Const()
+    history = training.fit(model, train, test, 2, optimizer=keras.optimizers.SGD(0.0),
+                           loss_fn=loss, eval_loss_fn=loss, step_fn=step_down_by_one,
+                           show=False, progress=False)
+    assert float(model.w.numpy()) == -4.0  # 2 epochs x 2 batches, each step subtracts 1
+    assert history.test_elbo == pytest.approx([1.0, 3.0])  # -(1 + w) after each epoch
+
+
+def test_each_model_gets_its_own_compiled_functions(keras_seed, tiny_data):
+    """A second model neither retraces the first one's step nor is refused new variables.
+
+    The loss samples without a seed, so Keras creates its random state (a variable) during the
+    first trace; a compiled function shared between models would fail on the second model.
+    """
+    x = tf.constant(tiny_data[0][:16])
+
+    def unseeded_loss(model, batch):
+        mean, logvar = model.encode(batch)
+        z = mean + tf.exp(0.5 * logvar) * keras.random.normal(tf.shape(mean))
+        return losses.kl_reconstruction_loss(model, batch) + 0.0 * tf.reduce_sum(z)
+
+    functions = []
+    for width in (4, 8):  # different variables: each model must trace its own function
+        model = models.CVAE(2, width=width, seed=0)
+        optimizer = keras.optimizers.Adam(1e-3)
+        training.train_step(model, x, optimizer, unseeded_loss)
+        step = training._compiled[model][("train", optimizer, unseeded_loss, training._train_step)]
+        traced = step.experimental_get_tracing_count()  # 2 when the first trace made variables
+        for _ in range(3):
+            loss = training.train_step(model, x, optimizer, unseeded_loss)
+        assert np.isfinite(float(loss))
+        assert step.experimental_get_tracing_count() == traced <= 2  # no retracing afterwards
+        functions.append(step)
+    assert functions[0] is not functions[1]

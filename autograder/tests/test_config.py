@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.course import REPO, Course, nbgrader_config
@@ -29,3 +30,13 @@ def test_course_data_stays_out_of_git() -> None:
     assert "/autograder/course/" in ignored
     assert course.db_path.is_relative_to(REPO / "autograder" / "course") or not course.db_path.is_relative_to(REPO)
     assert Path(nbgrader_config(course).CourseDirectory.db_url.split("///", 1)[1].split("?")[0]) == course.db_path
+
+
+def test_folders_nbgrader_cannot_match_are_refused_clearly(tmp_path: Path) -> None:
+    """nbgrader builds unescaped regexps from the folders: a '+' would lose every submission."""
+
+    course = Course.default().with_work(tmp_path / "grading-a+b")
+    with pytest.raises(ValueError, match=r"contains \+.*VAECOURSE_COURSE_DIR"):
+        nbgrader_config(course)
+    assert not (tmp_path / "grading-a+b").exists()  # refused before anything was written
+    nbgrader_config(Course.default().with_work(tmp_path / "grading-a.b_c d"))  # these are fine

@@ -42,6 +42,9 @@ _str = str
 _len = len
 _tuple = tuple
 _list = list
+_set = set
+_frozenset = frozenset
+_all = all
 _getattr = getattr
 _setattr = setattr
 _hasattr = hasattr
@@ -57,7 +60,7 @@ _errstate = _np.errstate
 
 _PUBLIC = (
     "assert_untampered", "refresh_snapshot", "to_numpy", "assert_shape", "assert_close",
-    "assert_equal", "assert_in", "assert_all", "rng",
+    "assert_equal", "assert_in", "assert_all", "choice_letters", "rng",
 )  # fmt: skip
 _BUILTIN_DUNDERS = ("__import__", "__build_class__")
 # swapped by IPython/ipykernel for every cell (stdin forwarding, exit handling): not tampering
@@ -273,6 +276,31 @@ def assert_all(condition: object, message: str = "condition does not hold") -> N
         raise TypeError(f"assert_all needs a bool or a boolean NumPy array, not {kind.__qualname__}")
     if not ok:
         raise AssertionError(message)
+
+
+def choice_letters(answer: object, options: str = "ABCD", multiple: bool = False,
+                   name: str = "answer") -> str:
+    """The letters of a multiple-choice answer, normalized: upper case, sorted, no repeats.
+
+    Accepts a string (``"b"``, ``"A, D"``, ``"a d"``) or a list/tuple/set of
+    letters. Raises ``AssertionError`` with a message for the student unless the answer
+    holds exactly one letter of ``options`` (or, with ``multiple=True``, at least one).
+    The result is a plain ``str`` built here, so comparing it with ``==`` is safe.
+    """
+    kind = _type(answer)
+    if _isinstance(answer, _str):
+        raw = _str.__str__(answer)  # a plain copy of a str subclass
+    elif kind in (_list, _tuple, _set, _frozenset) and _all(_type(c) is _str for c in answer):  # type: ignore[attr-defined]
+        raw = _str.join("", answer)  # type: ignore[arg-type]
+    else:
+        raise AssertionError(f"{name} should be a string of letters, not {kind.__qualname__}")
+    letters = "".join(_sorted({c for c in _str.upper(raw) if _str.isalnum(c)}))
+    count = "one or more letters" if multiple else "one letter"
+    well_formed = (_len(letters) >= 1 if multiple else _len(letters) == 1) and _all(
+        c in options for c in letters)
+    if not well_formed:
+        raise AssertionError(f"{name} should be {count} from {options[0]} to {options[-1]}, not {_repr(answer)}")
+    return letters
 
 
 def rng(seed: int | None = None) -> _np.random.Generator:

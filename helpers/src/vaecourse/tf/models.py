@@ -132,10 +132,13 @@ class CVAE(_VAEBase):
         width: channels of the first conv layer (the second has ``2 * width``).
         fixed_variance: encoder outputs only the mean; logvar is fixed to 0.
         seed: seeds the model's noise (weights are seeded by ``config.seed_everything``).
+        decoder: a decoder to use instead of :func:`build_decoder`'s (e.g. a student's own);
+            it must map (batch, latent_dim) to logits of shape (batch, *image_shape).
     """
 
     def __init__(self, latent_dim: int, image_shape=(28, 28, 1), width: int = 32,
-                 fixed_variance: bool = False, seed: int | None = None, **kwargs) -> None:
+                 fixed_variance: bool = False, seed: int | None = None,
+                 decoder: keras.Model | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self._init_common(latent_dim, _check_image_shape(image_shape), seed)
         self.width = int(width)
@@ -144,7 +147,8 @@ class CVAE(_VAEBase):
             self.latent_dim, image_shape, self.width,
             outputs=self.latent_dim if self.fixed_variance else None,
         )
-        self.decoder = build_decoder(self.latent_dim, image_shape, self.width)
+        self.decoder = decoder if decoder is not None else build_decoder(
+            self.latent_dim, image_shape, self.width)
         self.built = True  # the encoder and decoder are built with their inputs
 
     def get_config(self) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,38 @@ from .. import plots
 from .losses import compute_loss
 
 LossFn = Callable  # loss_fn(model, x) -> scalar tensor (a negative ELBO or similar)
+StepFn = Callable  # step_fn(model, x, optimizer, loss_fn) -> loss, one gradient step
+
+# model -> {key: tf.function}: each model gets its own compiled functions, so that a new model
+# (or optimizer, or loss) traces a fresh function once instead of retracing a shared one, and
+# a first call may create variables (Keras' unseeded random state) inside the trace.
+_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _Bound:
+    """``python_fn(model, x)`` as a callable of ``x`` alone, for ``tf.function``.
+
+    A class rather than a closure: TensorFlow counts retracing per code object, so closures
+    made by one ``lambda`` for many models would add up to a false retracing warning.
+    """
+
+    def __init__(self, python_fn: Callable, model: keras.Model, weak: bool) -> None:
+        self.python_fn = python_fn
+        self.model = weakref.ref(model) if weak else (lambda: model)  # the cache must not keep it alive
+
+    def __call__(self, x):
+        return self.python_fn(self.model(), x)
+
+
+def _compiled_for(model: keras.Model, key: tuple, python_fn: Callable) -> Callable:
+    """``tf.function`` of ``python_fn(model, x)``, cached per model and ``key``."""
+    try:
+        per_model = _compiled.setdefault(model, {})
+    except TypeError:  # not weakly referenceable (e.g. None for a loss that ignores the model)
+        return tf.function(_Bound(python_fn, model, weak=False), reduce_retracing=True)
+    if key not in per_model:
+        per_model[key] = tf.function(_Bound(python_fn, model, weak=True), reduce_retracing=True)
+    return per_model[key]
 
 
 def make_datasets(
@@ -70,33 +103,30 @@ def _train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer, lo
     # END FILL-IN train_step
 
 
-_compiled_train_step = tf.function(_train_step, reduce_retracing=True)
-
-
 def train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer,
-               loss_fn: LossFn = compute_loss):
+               loss_fn: LossFn = compute_loss, step_fn: StepFn = _train_step):
     """One compiled (``tf.function``) gradient step on the batch ``x``; returns the loss.
 
-    The optimizer is built on the model's variables first, so that its slot variables
-    are not created inside the traced function.
+    ``step_fn(model, x, optimizer, loss_fn)`` is the Python step to compile (default: the
+    package's; the MNIST notebook passes the student's own). It is compiled once per model,
+    optimizer, loss and step. The optimizer is built on the model's variables first, so
+    that its slot variables are not created inside the traced function.
     """
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
-    return _compiled_train_step(model, x, optimizer, loss_fn)
-
-
-@tf.function(reduce_retracing=True)
-def _batch_loss(model: keras.Model, x, loss_fn: LossFn):
-    return loss_fn(model, x)
+    step = _compiled_for(model, ("train", optimizer, loss_fn, step_fn),
+                         lambda m, batch: step_fn(m, batch, optimizer, loss_fn))
+    return step(x)
 
 
 def evaluate_elbo(model: keras.Model, dataset: tf.data.Dataset,
                   loss_fn: LossFn = compute_loss) -> float:
     """The average ELBO (``-loss_fn``, weighted by batch size) over ``dataset``, in nats."""
+    batch_loss = _compiled_for(model, ("loss", loss_fn), loss_fn)
     total, count = 0.0, 0
     for x in dataset:
         n = int(x.shape[0])
-        total += float(_batch_loss(model, x, loss_fn)) * n
+        total += float(batch_loss(x)) * n
         count += n
     if count == 0:
         raise ValueError("evaluate_elbo: the dataset is empty")
@@ -152,6 +182,7 @@ def fit(
     show_time: bool = True,
     eval_loss_fn: LossFn | None = None,
     on_epoch_end: Callable[[History], None] | None = None,
+    step_fn: StepFn | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs with a compiled step; return the ``History``.
 
@@ -165,7 +196,10 @@ def fit(
         show_time: include the wall time in the epoch line (turn off for nbval).
         eval_loss_fn: the test-set loss whose negative is reported as the ELBO
             (default: :func:`~vaecourse.tf.losses.compute_loss`, as in the TF tutorial).
-        on_epoch_end: called with the history after every epoch (benchmarks print from it).
+        on_epoch_end: called with the history after every epoch (benchmarks print from it,
+            notebooks show images).
+        step_fn: ``step_fn(model, x, optimizer, loss_fn)`` -> loss, the gradient step to
+            compile (default: :func:`train_step`'s; the MNIST notebook passes the student's).
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -179,7 +213,7 @@ def fit(
         bar = tqdm(total=steps if steps > 0 else None, desc=f"epoch {epoch}/{epochs}",
                    disable=not progress, leave=False, file=sys.stderr, unit="batch")
         for x in train_ds:
-            loss = float(train_step(model, x, optimizer, loss_fn))
+            loss = float(train_step(model, x, optimizer, loss_fn, step_fn or _train_step))
             n = int(x.shape[0])
             loss_sum += loss * n
             seen += n
