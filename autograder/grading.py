@@ -119,6 +119,7 @@ def zero_out(course: Course, assignment: str, student: str, reason: str) -> None
     """Give zero on every cell of a submission nbgrader could not grade."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    _quiet()
     try:
         with Gradebook(course.db_url, course.course_id) as gb:
             gb.update_or_create_student(student)
