@@ -54,6 +54,18 @@ class Sample:
         object.__setattr__(self, "fails", frozenset(self.fails))
 
 
+def function_cell(signature: str, body: str) -> str:
+    """A solution cell ``def <signature>:`` with ``body`` indented under it (for samples.py).
+
+    A one-line body that is not a ``return`` or an ``import`` is taken as the returned
+    expression, so samples can write ``"a + b"`` for ``return a + b``.
+    """
+    lines = body.strip("\n").splitlines()
+    if len(lines) == 1 and not lines[0].startswith(("return", "import")):
+        lines = ["return " + lines[0]]
+    return f"def {signature}:\n" + "\n".join("    " + line for line in lines) + "\n"
+
+
 def cell_meta(cell: NotebookNode) -> dict:
     """The cell's nbgrader metadata ({} when none)."""
     return dict(cell.get("metadata", {}).get("nbgrader", {}) or {})

@@ -4,7 +4,7 @@ Each sample replaces some solution cells (by grade_id) of the release notebook; 
 get the reference code. ``fails`` lists the grade cells that must lose all their points.
 """
 
-from autograder.sampling import Sample
+from autograder.sampling import Sample, function_cell
 
 PRE = "preprocess_cifar10"
 BPD = "bits_per_dim"
@@ -13,19 +13,12 @@ ANS = "answer_likelihood"
 
 def preprocess(body: str) -> str:
     """A full preprocess_cifar10 cell whose body computes ``x`` and ``y``."""
-    return _function("preprocess_cifar10(images, labels)", body + "\nreturn x, y")
+    return function_cell("preprocess_cifar10(images, labels)", body + "\nreturn x, y")
 
 
 def bits_per_dim(body: str) -> str:
     """A full bits_per_dim cell with ``body`` (one expression or statements)."""
-    return _function("bits_per_dim(nll_nats, image_shape, levels=256)", body)
-
-
-def _function(signature: str, body: str) -> str:
-    lines = body.strip("\n").splitlines()
-    if len(lines) == 1 and not lines[0].startswith(("return", "import")):
-        lines = ["return " + lines[0]]
-    return f"def {signature}:\n" + "\n".join("    " + line for line in lines) + "\n"
+    return function_cell("bits_per_dim(nll_nats, image_shape, levels=256)", body)
 
 
 D = "d = np.prod(image_shape)\nnll = np.asarray(nll_nats, dtype=np.float64)\n"

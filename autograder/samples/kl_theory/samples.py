@@ -4,7 +4,7 @@ Each sample replaces some solution cells (by grade_id) of the release notebook; 
 get the reference code. ``fails`` lists the grade cells that must lose all their points.
 """
 
-from autograder.sampling import Sample
+from autograder.sampling import Sample, function_cell
 
 KL = "kl_gaussians"
 KL_VEC = "test_kl_gaussians_vectorized"
@@ -14,22 +14,15 @@ STD = "kl_to_standard_normal"
 
 def kl_gaussians(body: str) -> str:
     """A full kl_gaussians cell with ``body`` (one expression or statements) as its body."""
-    return _function("kl_gaussians(mu1, sigma1, mu2, sigma2)", body)
+    return function_cell("kl_gaussians(mu1, sigma1, mu2, sigma2)", body)
 
 
 def kl_gaussians_logvar(body: str) -> str:
-    return _function("kl_gaussians_logvar(mu1, logvar1, mu2, logvar2)", body)
+    return function_cell("kl_gaussians_logvar(mu1, logvar1, mu2, logvar2)", body)
 
 
 def kl_to_standard_normal(body: str) -> str:
-    return _function("kl_to_standard_normal(mu, logvar)", body)
-
-
-def _function(signature: str, body: str) -> str:
-    lines = body.strip("\n").splitlines()
-    if len(lines) == 1 and not lines[0].startswith(("return", "import")):
-        lines = ["return " + lines[0]]
-    return f"def {signature}:\n" + "\n".join("    " + line for line in lines) + "\n"
+    return function_cell("kl_to_standard_normal(mu, logvar)", body)
 
 
 TESTS = {

@@ -4,36 +4,29 @@ Each sample replaces some solution cells (by grade_id) of the release notebook; 
 get the reference code. ``fails`` lists the grade cells that must lose all their points.
 """
 
-from autograder.sampling import Sample
+from autograder.sampling import Sample, function_cell
 
 KERNEL, MMD, LOSS, ACTIVE = "gaussian_kernel", "mmd", "mmd_loss", "active_units"
 T_KERNEL, T_MMD, T_PROPS = "test_gaussian_kernel", "test_mmd", "test_mmd_properties"
 T_LOSS, T_ACTIVE = "test_mmd_loss", "test_active_units"
 
 
-def _function(signature: str, body: str) -> str:
-    lines = body.strip("\n").splitlines()
-    if len(lines) == 1 and not lines[0].startswith(("return", "import")):
-        lines = ["return " + lines[0]]
-    return f"def {signature}:\n" + "\n".join("    " + line for line in lines) + "\n"
-
-
 def kernel(body: str) -> str:
-    return _function("gaussian_kernel(x, y, bandwidth=None)", body)
+    return function_cell("gaussian_kernel(x, y, bandwidth=None)", body)
 
 
 def mmd(body: str) -> str:
-    return _function('mmd(x, y, kernel="rbf", unbiased=True, **kernel_kwargs)', body)
+    return function_cell('mmd(x, y, kernel="rbf", unbiased=True, **kernel_kwargs)', body)
 
 
 def mmd_loss(body: str) -> str:
-    return _function(
+    return function_cell(
         'mmd_loss(model, x, lam=1000.0, likelihood="bernoulli", kernel="rbf", unbiased=True,\n'
         "             use_mean=False, **kernel_kwargs)", body)
 
 
 def active(body: str) -> str:
-    return _function("active_units(mean, threshold=0.01)", body)
+    return function_cell("active_units(mean, threshold=0.01)", body)
 
 
 # the reference kernel up to its last line, then a variant of the exponent
