@@ -112,11 +112,16 @@ def train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer,
     optimizer, loss and step. The optimizer is built on the model's variables first, so
     that its slot variables are not created inside the traced function.
     """
+    return _compiled_step(model, optimizer, loss_fn, step_fn)(x)
+
+
+def _compiled_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                   loss_fn: LossFn, step_fn: StepFn) -> Callable:
+    """The compiled ``step_fn`` for this model, optimizer and loss (optimizer built first)."""
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
-    step = _compiled_for(model, ("train", optimizer, loss_fn, step_fn),
+    return _compiled_for(model, ("train", optimizer, loss_fn, step_fn),
                          lambda m, batch: step_fn(m, batch, optimizer, loss_fn))
-    return step(x)
 
 
 def evaluate_elbo(model: keras.Model, dataset: tf.data.Dataset,
@@ -207,13 +212,14 @@ def fit(
     eval_loss_fn = eval_loss_fn or compute_loss
     history = History()
     steps = int(train_ds.cardinality())
+    step = _compiled_step(model, optimizer, loss_fn, step_fn or _train_step)  # once, not per batch
     for epoch in range(1, epochs + 1):
         wall0, cpu0 = time.perf_counter(), time.process_time()
         loss_sum, seen = 0.0, 0
         bar = tqdm(total=steps if steps > 0 else None, desc=f"epoch {epoch}/{epochs}",
                    disable=not progress, leave=False, file=sys.stderr, unit="batch")
         for x in train_ds:
-            loss = float(train_step(model, x, optimizer, loss_fn, step_fn or _train_step))
+            loss = float(step(x))
             n = int(x.shape[0])
             loss_sum += loss * n
             seen += n
