@@ -35,7 +35,6 @@ from .repair import RepairReport, repair
 from .sampling import AssignmentSpec
 from .scan import scan_notebook
 
-LOG = logging.getLogger("autograder")
 FILENAME = re.compile(
     r"^(?P<last_name>[^_]+)_(?:LATE_)?(?P<student_id>[A-Za-z0-9.-]+)_(?P<attempt>\d+)_(?P<file_id>.+)$"
 )

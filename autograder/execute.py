@@ -81,8 +81,7 @@ def with_sentinel(source: str, statement: str) -> str:
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         lines = source.splitlines()
         at = tree.body[-1].lineno - 1
-        indent = ""
-        return "\n".join([*lines[:at], indent + statement, *lines[at:]])
+        return "\n".join([*lines[:at], statement, *lines[at:]])
     return f"{source}\n{statement}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from pathlib import Path
@@ -106,15 +105,6 @@ def format_table(
             row += f"{cell:>{width + 2}s}"
         lines.append(row)
     return "\n".join(lines)
-
-
-def write_table_csv(path: Path, table: dict[str, dict[str, tuple[float, float]]], assignments: list[str]) -> None:
-    """The score table as CSV (one row per student)."""
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["student", *assignments])
-        for student in sorted(table):
-            w.writerow([student, *(table[student].get(a, ("", ""))[0] for a in assignments)])
 
 
 def grading_report(course: Course, results: list[GradeResult]) -> str:

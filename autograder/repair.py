@@ -36,7 +36,6 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
 from .sampling import cell_meta, strip_markers
 
-STUB_MARKERS = ("YOUR CODE HERE", "YOUR ANSWER HERE", "raise NotImplementedError")
 MIN_FOUND = 0.2  # share of the release's fixed cells that must be present
 
 
@@ -181,13 +180,8 @@ def _slots(release: NotebookNode, reference: dict[str, str]) -> list[_Slot]:
     return slots
 
 
-def _is_stub(text: str) -> bool:
-    return any(marker in text for marker in STUB_MARKERS)
-
-
-def match_cells(slots: list[_Slot], cells: list[_Cell]) -> tuple[dict[int, int], list[str]]:
+def match_cells(slots: list[_Slot], cells: list[_Cell]) -> dict[int, int]:
     """Map release slot index -> submission cell index (see the module docstring)."""
-    notes: list[str] = []
     match: dict[int, int] = {}
     used: set[int] = set()
     by_gid: dict[str, _Slot] = {s.grade_id: s for s in slots if s.grade_id}
@@ -243,7 +237,7 @@ def match_cells(slots: list[_Slot], cells: list[_Cell]) -> tuple[dict[int, int],
         match[s.index] = pick.index
         used.add(pick.index)
         order = sorted(match.items())
-    return match, notes
+    return match
 
 
 def _fixed_share(slots: list[_Slot], cells: list[_Cell]) -> float:
@@ -288,8 +282,7 @@ def repair(
                 break
         return blank, RepairReport("rejected", notes + [reason, "graded as an empty submission (zero)"])
 
-    match, more = match_cells(slots, cells)
-    notes += more
+    match = match_cells(slots, cells)
     slot_of_cell = {ci: si for si, ci in match.items()}
     by_index = {c.index: c for c in cells}
     gid_count: dict[str, int] = {}

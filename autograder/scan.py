@@ -32,11 +32,6 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 _COMPILED = [(re.compile(p), label) for p, label in PATTERNS]
 
 
-def scan_source(source: str) -> list[str]:
-    """Labels of the suspicious patterns in one cell's source."""
-    return [label for pattern, label in _COMPILED if pattern.search(source)]
-
-
 def scan_notebook(notebook: NotebookNode, release: NotebookNode) -> list[str]:
     """Flags for a submission: ``"<label> (cell N: <line>)"``, one per label."""
     release_texts = {c.source.strip() for c in release.cells}
