@@ -11,19 +11,17 @@ Writes into ``--out``: ``reconstructions.png``, ``latent_scatter.png``, ``manifo
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
 
-from .. import config
+import keras  # the package vaecourse.tf, imported first, has quieted TensorFlow
+import numpy as np
 
-config.quiet_tensorflow()
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .. import data, plots  # noqa: E402
-from . import losses, models, training  # noqa: E402
+from .. import config, data, plots
+from . import latent as latent_space
+from . import losses, models, training
 
 
 def _save(fig, path: Path) -> str:
@@ -69,17 +67,13 @@ def run(out: Path, latent: int = 2, epochs: int | None = None, seed: int = 0,
     z = np.concatenate([model.encode(b)[0].numpy() for b in test_ds])
     files.append(_save(plots.plot_latent_scatter(z, y_test), out / "latent_scatter.png"))
     if latent == 2:
-        def decode(zz: np.ndarray) -> np.ndarray:
-            return model.decode(zz, apply_sigmoid=True).numpy()
-
+        decode = functools.partial(latent_space.decode_latent, model)
         files.append(_save(plots.plot_latent_manifold(decode, n=20), out / "manifold.png"))
     files.append(_save(plots.show_images(model.sample(n=64).numpy(), nrow=8,
                                          title="samples from the prior"), out / "samples.png"))
     if epochs:
         files.append(_save(history.plot(), out / "training_curves.png"))
-    idx = data.one_per_class(y_test)
-    files.append(_save(plots.show_images(x_test[idx], titles=[str(i) for i in range(10)]),
-                       out / "one_per_class.png"))
+    files.append(_save(plots.show_one_per_class(x_test, y_test), out / "one_per_class.png"))
     seconds = time.perf_counter() - start
     summary = [
         "vaecourse demo: reference MNIST CVAE (TensorFlow / Keras 3)",
