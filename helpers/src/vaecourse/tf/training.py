@@ -38,9 +38,9 @@ class _Bound:
     made by one ``lambda`` for many models would add up to a false retracing warning.
     """
 
-    def __init__(self, python_fn: Callable, model: keras.Model, weak: bool) -> None:
+    def __init__(self, python_fn: Callable, model: keras.Model) -> None:
         self.python_fn = python_fn
-        self.model = weakref.ref(model) if weak else (lambda: model)  # the cache must not keep it alive
+        self.model = weakref.ref(model)  # the cache must not keep the model alive
 
     def __call__(self, x):
         return self.python_fn(self.model(), x)
@@ -48,12 +48,9 @@ class _Bound:
 
 def _compiled_for(model: keras.Model, key: tuple, python_fn: Callable) -> Callable:
     """``tf.function`` of ``python_fn(model, x)``, cached per model and ``key``."""
-    try:
-        per_model = _compiled.setdefault(model, {})
-    except TypeError:  # not weakly referenceable (e.g. None for a loss that ignores the model)
-        return tf.function(_Bound(python_fn, model, weak=False), reduce_retracing=True)
+    per_model = _compiled.setdefault(model, {})
     if key not in per_model:
-        per_model[key] = tf.function(_Bound(python_fn, model, weak=True), reduce_retracing=True)
+        per_model[key] = tf.function(_Bound(python_fn, model), reduce_retracing=True)
     return per_model[key]
 
 
