@@ -82,8 +82,9 @@ def test_kernel_sees_its_own_folder_and_the_helpers_only(probe: dict) -> None:
 
 def test_network_and_signals_blocked(probe: dict) -> None:
     abi = landlock.abi_version()
-    if abi >= 4:
-        assert probe["connect"] == "PermissionError"
+    if abi < 4:
+        pytest.skip(f"Landlock ABI {abi} < 4: this kernel cannot block network connections")
+    assert probe["connect"] == "PermissionError"
     if abi >= 6:
         assert probe["kill_parent"] == "PermissionError"
 
