@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     config.seed_everything(args.seed)
     x_train, x_test = load_full_mnist()
     print(f"data: {len(x_train)} train / {len(x_test)} test images, binarized")
-    _, test_ds = training.make_datasets(x_train[:1], x_test, 1, test_batch_size=500)
+    train_ds, test_ds = training.make_datasets(x_train, x_test, args.batch_size, seed=args.seed,
+                                               test_batch_size=500)
 
     baseline_rates: list[tuple[int, float, float]] = []
     baseline_width = args.baseline_width or args.width
@@ -189,7 +190,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.loss} KL")
     print(f"\nreference CVAE(latent={args.latent}): {ours}")
     model = models.CVAE(args.latent, width=args.width, seed=args.seed)
-    train_ds, _ = training.make_datasets(x_train, x_test, args.batch_size, seed=args.seed)
     loss_fn = losses.kl_reconstruction_loss if args.loss == "analytic" else losses.compute_loss
     print(f"{'epoch':>5} {'wall s':>7} {'CPU s':>7} {'img/s':>7} {'img/CPU-s':>9} "
           f"{'train loss':>10} {'test ELBO':>9}")
