@@ -8,7 +8,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit nbval release samples bench bench-grading student-helpers mnist-demo
+.PHONY: all install demo test lint unit nbval release samples bench bench-grading student-helpers mnist-demo fullscale
 
 all: install demo
 
@@ -39,6 +39,10 @@ bench:
 	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10 --width 16 --lr 1e-3 --schedule constant --baseline-width 32
 	$(PYTHON) benchmarks/mnist_tf.py --latent 16 --epochs 10 --width 16 --lr 1e-3 --schedule constant --baseline-steps 0
 	$(PYTHON) benchmarks/celeba_torch.py
+
+# Every notebook in the full profile (real data sizes, every evaluation), training capped.
+fullscale:
+	$(PYTHON) benchmarks/fullscale.py
 
 bench-grading:
 	$(PYTHON) benchmarks/grading.py --students 4 --jobs 1 2 4
