@@ -318,3 +318,12 @@ def test_reading_a_padded_set_does_not_grow_memory(isolated: Path) -> None:
 def test_split_slice_is_the_last_tenth() -> None:
     assert faces.split_slice(10_000, "test", 0.1) == slice(9000, 10_000)
     assert faces.split_slice(202_599, "train", 0.1) == slice(0, 182_339)
+
+
+def test_the_framework_free_part_imports_no_framework() -> None:
+    import subprocess
+
+    code = ("import sys, vaecourse.celeba, vaecourse.celeba.hub, vaecourse.celeba.gdrive, vaecourse.storage; "
+            "print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
