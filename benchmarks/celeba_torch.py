@@ -17,9 +17,11 @@ alternate within one run, so that their ratio is fair on a shared machine. Print
   streaming from disk, it does not grow with the number of images.
 
 The reference is ``vaecourse.torch`` (``training.fit``, DataLoader workers, pinned memory,
-loss read from the device every 25 steps); the original is ``original_celeba.py`` beside
-this script (its own ImageFolder without workers, ``loss.item()`` every step). Both read
-the same extracted image folder and train the same-size model with batch 32.
+loss read from the device every 25 steps); the original is ``vaecourse.torch.original``
+(its model, loss and loop as the original notebook wrote them, ``loss.item()`` every
+step, one loader worker) over ``original_celeba.ImageFolder`` beside this script (a
+stand-in for torchvision's). Both read the same extracted image folder and train the
+same-size model with batch 32.
 """
 
 from __future__ import annotations
@@ -98,20 +100,20 @@ def _cuda_peak(device) -> float | None:
 def run_reference(args: argparse.Namespace) -> dict:
     """Train the reference VAE with ``training.fit``; measure the timed steps."""
     import torch
-    from vaecourse import celeba
-    from vaecourse.torch import models, training
+    from vaecourse.torch import celeba, losses, models, training
 
     device = _device(args.device)
     torch.manual_seed(0)
     dataset = celeba.CelebA(args.root, split="all")
     loader = celeba.make_loader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers)
-    model = models.VAE()
+    model = models.VAE(models.Decoder(), models.reparameterize)  # the reference answers
     optimizer = training.make_optimizer(model)
-    training.fit(model, loader, optimizer, max_steps=args.warmup, device=device, progress=False, log=None)
+    steps = {"loss_fn": losses.loss_function, "step_fn": training.train_step, "device": device,
+             "progress": False, "log": None}
+    training.fit(model, loader, optimizer, steps_per_epoch=args.warmup, **steps)
     _reset_cuda(device)
     cpu = time.process_time()
-    (stats,) = training.fit(model, loader, optimizer, max_steps=args.steps, device=device,
-                            progress=False, log=None)
+    (stats,) = training.fit(model, loader, optimizer, steps_per_epoch=args.steps, **steps)
     return {"images": stats.images, "seconds": stats.seconds, "cpu_main": time.process_time() - cpu,
             "cuda_peak_mb": _cuda_peak(device), "device": str(device), "workers": loader.num_workers}
 
@@ -124,28 +126,30 @@ def run_original(args: argparse.Namespace) -> dict:
     import torch
 
     sys.path.insert(0, str(HERE))
-    import original_celeba as original
+    from original_celeba import ImageFolder
+    from vaecourse.torch import original
 
     device = _device(args.device)
     torch.manual_seed(0)
-    model, optimizer, loader = original.make_training(str(args.root), device, batch_size=args.batch)
-    quiet = contextlib.redirect_stdout(io.StringIO())
-    with quiet:
-        original.train(1, model, optimizer, loader, device, max_steps=args.warmup)
+    loader = original.make_loader(ImageFolder(str(args.root)), batch_size=args.batch)
+    model = original.OriginalVAE().to(device)  # its set_up() calls .cuda(): no CPU runs
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-4, betas=(0.5, 0.999), weight_decay=1e-5)
+    with contextlib.redirect_stdout(io.StringIO()):
+        original.train(model, loader, optimizer, device, epochs=1, max_steps=args.warmup)
     _reset_cuda(device)
     cpu, start = time.process_time(), time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        original.train(2, model, optimizer, loader, device, max_steps=args.steps)
+        original.train(model, loader, optimizer, device, epochs=1, max_steps=args.steps)
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     return {"images": args.steps * args.batch, "seconds": seconds, "cpu_main": time.process_time() - cpu,
-            "cuda_peak_mb": _cuda_peak(device), "device": str(device), "workers": 0}
+            "cuda_peak_mb": _cuda_peak(device), "device": str(device), "workers": 1}
 
 
 def run_memory(args: argparse.Namespace) -> dict:
     """Iterate the dataset (no training) and record the resident memory along the way."""
-    from vaecourse import celeba
+    from vaecourse.torch import celeba
 
     dataset = celeba.CelebA(args.data, split="all")
     loader = celeba.make_loader(dataset, batch_size=100, shuffle=False, num_workers=args.workers)

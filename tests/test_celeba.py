@@ -1,4 +1,8 @@
-"""The CelebA image-folder dataset (vaecourse.celeba): preprocessing, attributes, sources."""
+"""CelebA without a framework (vaecourse.celeba): the pipeline, attributes, the local subset.
+
+Where the faces come from (hub mirror, Google Drive, caches, the fallback order) is in
+``test_celeba_sources.py``; the PyTorch dataset and loader in ``test_torch_celeba.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from vaecourse import celeba, config
+from vaecourse.celeba import faces, images
+from vaecourse.celeba.synthetic import IMAGE_FOLDER
 from vaecourse.data import DataNotFoundError
 
 RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
@@ -53,17 +58,17 @@ def test_preprocess_resizes_center_crops_and_normalizes(size: tuple[int, int]) -
 def test_resize_keeps_the_aspect_ratio_like_torchvision() -> None:
     sizes = {(178, 218): (64, 78), (89, 109): (64, 78), (300, 200): (96, 64), (64, 64): (64, 64)}
     for size, expected in sizes.items():
-        assert celeba.resize_shorter_side(Image.new("RGB", size), 64).size == expected
+        assert images.resize_shorter_side(Image.new("RGB", size), 64).size == expected
 
 
 def test_center_crop_offsets() -> None:
     ramp = np.arange(78, dtype=np.uint8)[:, None, None].repeat(64, 1).repeat(3, 2)
-    cropped = np.asarray(celeba.center_crop(Image.fromarray(ramp), 64))
+    cropped = np.asarray(images.center_crop(Image.fromarray(ramp), 64))
     assert cropped[0, 0, 0] == 7 and cropped[-1, 0, 0] == 70  # (78 - 64) / 2 rows off each side
     odd = np.arange(65, dtype=np.uint8)[:, None, None].repeat(64, 1).repeat(3, 2)
-    assert np.asarray(celeba.center_crop(Image.fromarray(odd), 64))[0, 0, 0] == 0  # round(0.5) = 0
+    assert np.asarray(images.center_crop(Image.fromarray(odd), 64))[0, 0, 0] == 0  # round(0.5) = 0
     with pytest.raises(ValueError, match="cannot crop"):
-        celeba.center_crop(Image.new("RGB", (63, 80)), 64)
+        images.center_crop(Image.new("RGB", (63, 80)), 64)
 
 
 @pytest.mark.parametrize("value,expected", [(0, -1.0), (255, 1.0), (51, 51 / 127.5 - 1)])
@@ -86,6 +91,10 @@ def real_root() -> Path:
     return celeba.locate()
 
 
+def _nbytes(data) -> int:
+    return sum(v.nbytes for v in vars(data).values() if isinstance(v, np.ndarray))
+
+
 def _member(archive: Path, name: str) -> bytes:
     with tarfile.open(archive) as tar:
         return tar.extractfile(name).read()
@@ -98,7 +107,7 @@ def _real_attributes(root: Path) -> celeba.Attributes:
 
 
 def _real_image(root: Path, name: str) -> np.ndarray:
-    member = f"{celeba.IMAGE_FOLDER}/{name}"
+    member = f"{IMAGE_FOLDER}/{name}"
     data = _member(root, member) if root.is_file() else (root / member).read_bytes()
     return celeba.preprocess(Image.open(io.BytesIO(data)))
 
@@ -128,49 +137,52 @@ def test_malformed_attribute_files_are_rejected(tmp_path: Path) -> None:
 
 
 def test_dataset_items_and_splits(real_root: Path) -> None:
-    train, test = celeba.CelebA(real_root, "train"), celeba.CelebA(real_root, "test")
+    train, test = celeba.Faces(real_root, "train"), celeba.Faces(real_root, "test")
     assert (len(train), len(test)) == (9000, 1000)
     assert not set(train.files) & set(test.files)
     image, attributes = train[0]
-    assert image.shape == (3, 64, 64) and image.dtype == torch.float32
+    assert image.shape == (3, 64, 64) and image.dtype == np.float32
     assert -1.0 <= image.min() < -0.5 and 0.5 < image.max() <= 1.0
-    assert attributes.dtype == torch.int64 and set(attributes.tolist()) <= {0, 1}
+    assert attributes.dtype == np.int64 and set(attributes.tolist()) <= {0, 1}
     table = _real_attributes(real_root)
     assert attributes.tolist() == (table.values[0] > 0).astype(int).tolist()
     assert test[5][1].tolist() == (table.values[9005] > 0).astype(int).tolist()
     assert train.has("Smiling").shape == (9000,)
-    np.testing.assert_array_equal(image.numpy(), _real_image(real_root, "000001.jpg"))
-    np.testing.assert_array_equal(test[999][0].numpy(), _real_image(real_root, "010000.jpg"))
-    assert len(celeba.CelebA(real_root, "train", max_images=10)) == 10
+    np.testing.assert_array_equal(image, _real_image(real_root, "000001.jpg"))
+    np.testing.assert_array_equal(test[999][0], _real_image(real_root, "010000.jpg"))
+    assert len(celeba.Faces(real_root, "train", max_images=10)) == 10
 
 
 def test_dataset_streams_from_disk(real_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[object] = []
     real_open = Image.open
-    monkeypatch.setattr(celeba.Image, "open", lambda fp, *a, **k: opened.append(fp) or real_open(fp, *a, **k))
-    data = celeba.CelebA(real_root, "all")
+    monkeypatch.setattr(images.Image, "open", lambda fp, *a, **k: opened.append(fp) or real_open(fp, *a, **k))
+    data = celeba.Faces(real_root, "all")
     assert opened == [], "building the dataset must not read images"
     data[123]
     assert len(opened) == 1, "one item, one image read"
-    member = f"{celeba.IMAGE_FOLDER}/000124.jpg"
+    member = f"{IMAGE_FOLDER}/000124.jpg"
     expected = _member(real_root, member) if real_root.is_file() else (real_root / member).read_bytes()
     assert data.read_bytes(123) == expected
     # what the dataset holds is names, offsets and attribute bits, a few dozen bytes per image
     arrays = [v for v in vars(data).values() if isinstance(v, np.ndarray)]
     assert sum(a.nbytes for a in arrays) < 120 * len(data)
-    assert not any(isinstance(v, (torch.Tensor, list)) for v in vars(data).values())
+    assert not any(isinstance(v, (list, dict)) for v in vars(data).values())
     assert data.files.dtype.kind == "U", "file names as a fixed-width array, not Python objects"
 
 
-def test_loader_with_workers(real_root: Path) -> None:
-    data = celeba.CelebA(real_root, "test", max_images=10)
-    batches = list(celeba.make_loader(data, batch_size=4, shuffle=True, num_workers=1, seed=3))
-    assert [len(b[0]) for b in batches] == [4, 4, 2]
-    again = list(celeba.make_loader(data, batch_size=4, shuffle=True, num_workers=0, seed=3))
-    assert torch.equal(batches[0][0], again[0][0]), "seeded shuffling"
+def test_the_real_subset_padded_to_the_full_size(real_root: Path) -> None:
+    train = celeba.Faces(real_root, "train", pad_to_full=True)
+    test = celeba.Faces(real_root, "test", pad_to_full=True)
+    assert (len(train), len(test)) == (182_339, 20_260) and len(train) + len(test) == celeba.FULL_SIZE
+    assert train.padded and train.real_size == 9000
+    np.testing.assert_array_equal(train[9000 * 20 + 5][0], train[5][0])
+    assert train.path(182_338) == train.path(182_338 % 9000)
+    plain = celeba.Faces(real_root, "train", pad_to_full=False)
+    assert _nbytes(train) == _nbytes(plain), "padding must not copy anything"
 
 
-# ------------------------------------------------------------------------ sources
+# ------------------------------------------------------------------- local sources
 
 
 def _tiny_archive(folder: Path, n: int = 3) -> Path:
@@ -185,7 +197,8 @@ def _tiny_archive(folder: Path, n: int = 3) -> Path:
             info.size = buffer.tell()
             buffer.seek(0)
             tar.addfile(info, buffer)
-            rows.append(f"{i:06d}.jpg " + " ".join(["-1"] * 40))
+            values = ["1" if (i + k) % 3 == 0 else "-1" for k in range(40)]
+            rows.append(f"{i:06d}.jpg " + " ".join(values))
         text = ("\n".join(rows) + "\n").encode()
         info = tarfile.TarInfo(celeba.ATTRIBUTES_FILE)
         info.size = len(text)
@@ -195,17 +208,24 @@ def _tiny_archive(folder: Path, n: int = 3) -> Path:
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty data folder and an empty cache."""
+    """An empty data folder, an empty cache, no Google Drive and no network."""
+    from vaecourse import storage
+
     (tmp_path / "data").mkdir()
     monkeypatch.setenv(config.DATA_ENV, str(tmp_path / "data"))
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(config.PROFILE_ENV, "ci")
+    monkeypatch.delenv(config.PAD_ENV, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # refused at once
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    monkeypatch.setitem(sys.modules, "gdown", None)
+    monkeypatch.setattr(storage, "DRIVE_ROOT", tmp_path / "no-drive")
     return tmp_path
 
 
 def test_missing_data_names_the_variable_and_the_files(isolated: Path) -> None:
     with pytest.raises(DataNotFoundError) as error:
-        celeba.CelebA()
+        celeba.Faces()
     message = str(error.value)
     for needle in (config.DATA_ENV, "celeba_subset.tar", "img_align_celeba", "list_attr_celeba.txt"):
         assert needle in message
@@ -215,7 +235,7 @@ def test_missing_data_names_the_variable_and_the_files(isolated: Path) -> None:
 def test_the_archive_is_read_in_place(isolated: Path) -> None:
     archive = _tiny_archive(isolated / "data")
     assert celeba.locate() == archive
-    data = celeba.CelebA(split="all")
+    data = celeba.Faces(split="all")
     assert len(data) == 3 and data.in_archive
     reds = [float(data[i][0][0].mean()) for i in range(3)]
     np.testing.assert_allclose(reds, [10 * i / 127.5 - 1 for i in (1, 2, 3)], atol=0.03)
@@ -229,7 +249,7 @@ def test_a_compressed_archive_is_refused(isolated: Path) -> None:
         for member in tar.getmembers():
             gz.addfile(member, tar.extractfile(member))
     with pytest.raises(DataNotFoundError, match="not an uncompressed tar"):
-        celeba.CelebA()
+        celeba.Faces()
 
 
 def test_an_extracted_folder_in_the_data_dir_is_used_as_is(isolated: Path) -> None:
@@ -237,81 +257,73 @@ def test_an_extracted_folder_in_the_data_dir_is_used_as_is(isolated: Path) -> No
     with tarfile.open(_tiny_archive(isolated)) as tar:
         tar.extractall(data, filter="data")
     assert celeba.locate() == data
+    assert celeba.Faces(split="all").kind == "folder"
 
 
-def test_synthetic_fallback_only_without_any_data(isolated: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.delenv(config.DATA_ENV)
-    monkeypatch.setitem(sys.modules, "gdown", None)  # no downloader: as on a machine with no network
-    monkeypatch.setattr(celeba, "SYNTHETIC_IMAGES", 12)
-    with pytest.warns(RuntimeWarning, match="synthetic CelebA"):
-        root = celeba.locate()
-    assert "NO REAL CelebA DATA" in capsys.readouterr().err
-    data = celeba.CelebA(root, "all")
-    assert len(data) == 12 and data[0][0].shape == (3, 64, 64)
-    assert Image.open(data.path(0)).size == celeba.ORIGINAL_SIZE
-    smiling = data.has("Smiling")
-    assert smiling.any() and not smiling.all()
-
-    monkeypatch.setenv(config.PROFILE_ENV, "full")
-    with pytest.raises(DataNotFoundError, match="gdown"):
-        celeba.locate()
+def test_has_and_unknown_attributes(isolated: Path) -> None:
+    data = celeba.Faces(_tiny_archive(isolated / "data"), "all")
+    column = celeba.ATTRIBUTE_NAMES.index("Smiling")
+    assert data.has("Smiling").tolist() == [(i + column) % 3 == 0 for i in (1, 2, 3)]
+    with pytest.raises(KeyError, match="no attribute 'Smile'.*Smiling"):
+        data.has("Smile")
 
 
-class _FakeGdown:
-    """Stands in for gdown: 'downloads' prepared files (or a web page) by id."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files, self.calls = files, []
-
-    def download(self, id: str, output: str, quiet: bool = False) -> str:
-        self.calls.append(id)
-        Path(output).write_bytes(self.files[id])
-        return output
+# ----------------------------------------------------------------------- padding
 
 
-def _official_files(tmp_path: Path) -> dict[str, bytes]:
-    """A tiny img_align_celeba.zip and list_attr_celeba.txt, keyed by their Drive ids."""
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for i in (1, 2):
-            image = io.BytesIO()
-            Image.new("RGB", celeba.ORIGINAL_SIZE, (0, 0, 200)).save(image, format="JPEG")
-            archive.writestr(f"img_align_celeba/{i:06d}.jpg", image.getvalue())
-    text = "2\n" + " ".join(celeba.ATTRIBUTE_NAMES) + "\n" + "".join(
-        f"{i:06d}.jpg " + " ".join(["1"] * 40) + "\n" for i in (1, 2))
-    ids = {name: file_id for name, (file_id, _) in celeba.GDRIVE_FILES.items()}
-    return {ids["img_align_celeba.zip"]: buffer.getvalue(), ids[celeba.ATTRIBUTES_FILE]: text.encode()}
-
-
-def test_the_colab_path_downloads_once(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hashlib
-
-    monkeypatch.delenv(config.DATA_ENV)
-    monkeypatch.setenv(config.PROFILE_ENV, "full")
-    files = _official_files(isolated)
-    fake = _FakeGdown(files)
-    monkeypatch.setitem(sys.modules, "gdown", fake)
-    monkeypatch.setattr(celeba, "GDRIVE_FILES", {
-        name: (file_id, hashlib.md5(files[file_id]).hexdigest())
-        for name, (file_id, _) in celeba.GDRIVE_FILES.items()
-    })
-    root = celeba.locate()
-    assert root == isolated / "cache" / "celeba" and len(fake.calls) == 2
-    data = celeba.CelebA(split="all")
-    assert len(data) == 2 and not data.in_archive
-    np.testing.assert_allclose(data[0][0][2].mean().item(), 200 / 127.5 - 1, atol=0.02)
-    assert data[1][1].tolist() == [1] * 40
-    assert celeba.locate() == root and len(fake.calls) == 2, "downloaded once"
+def test_padding_wraps_indices_and_copies_nothing(isolated: Path) -> None:
+    root = _tiny_archive(isolated / "data", n=20)
+    plain = celeba.Faces(root, "train", pad_to_full=False)
+    padded = celeba.Faces(root, "train", pad_to_full=True)
+    test = celeba.Faces(root, "test", pad_to_full=True)
+    assert (len(plain), len(padded), len(test)) == (18, 182_339, 20_260)
+    assert repr(padded).endswith(f"padded from 18, root={str(root)!r})")
+    for i in (0, 17, 18, 35, 182_338, -1):
+        k = (i % len(padded)) % 18  # -1 is the last padded item, 182,338
+        np.testing.assert_array_equal(padded[i][0], plain[k][0])
+        assert padded[i][1].tolist() == plain[k][1].tolist()
+    assert set(test.files).isdisjoint(plain.files), "padding keeps train and test apart"
+    assert _nbytes(padded) == _nbytes(plain), "no index array or copy grows with the padded size"
+    assert padded.has("Smiling").shape == (182_339,)
+    with pytest.raises(IndexError):
+        padded[182_339]
+    assert len(celeba.Faces(root, "train", max_images=5, pad_to_full=True)) == 5
 
 
-def test_a_quota_page_instead_of_the_file_is_an_error(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(config.DATA_ENV)
-    monkeypatch.setenv(config.PROFILE_ENV, "full")
-    page = b"<html>Too many users have viewed or downloaded this file recently</html>"
-    monkeypatch.setitem(sys.modules, "gdown", _FakeGdown({i: page for i, _ in celeba.GDRIVE_FILES.values()}))
-    with pytest.raises(DataNotFoundError, match="wrong checksum.*quota.*VAECOURSE_DATA"):
-        celeba.locate()
-    assert not (isolated / "cache" / "celeba" / "img_align_celeba.zip").exists()
+def test_padding_follows_the_variable(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tiny_archive(isolated / "data", n=20)
+    assert len(celeba.Faces(root, "all")) == 20
+    monkeypatch.setenv(config.PAD_ENV, "1")
+    assert len(celeba.Faces(root, "all")) == celeba.FULL_SIZE
+
+
+def test_reading_a_padded_set_does_not_grow_memory(isolated: Path) -> None:
+    import tracemalloc
+
+    data = celeba.Faces(_tiny_archive(isolated / "data", n=20), "all", pad_to_full=True)
+    step = len(data) // 600
+
+    def peak_after(count: int) -> int:
+        tracemalloc.start()
+        for i in range(0, count * step, step):  # spread over the whole padded range
+            data[i]
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    small, large = peak_after(60), peak_after(600)
+    assert large < small + 256 * 1024, f"memory grew from {small} to {large} bytes over 10x the items"
+
+
+def test_split_slice_is_the_last_tenth() -> None:
+    assert faces.split_slice(10_000, "test", 0.1) == slice(9000, 10_000)
+    assert faces.split_slice(202_599, "train", 0.1) == slice(0, 182_339)
+
+
+def test_the_framework_free_part_imports_no_framework() -> None:
+    import subprocess
+
+    code = ("import sys, vaecourse.celeba, vaecourse.celeba.hub, vaecourse.celeba.gdrive, vaecourse.storage; "
+            "print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -69,7 +69,7 @@ def test_encode_dataset_returns_means_in_order() -> None:
     from vaecourse.torch import models
 
     torch.manual_seed(0)
-    model = models.VAE(latent_dim=4, base_filters=4).eval()
+    model = models.VAE(models.Decoder(4, 4), models.reparameterize, 4, 4).eval()
     x = torch.rand(5, 3, 64, 64) * 2 - 1
     batches = [(x[:3], torch.tensor([0, 1, 2])), (x[3:], torch.tensor([3, 4]))]
     codes, labels = latent.encode_dataset(model, batches)

@@ -28,6 +28,11 @@ def test_decoder_output_shape_and_range(batch: int, latent_dim: int, base: int) 
             assert x.abs().max() > 0.9, "large codes should reach the edges of [-1, 1]"
 
 
+def reference_vae(latent_dim: int = 512, base_filters: int = 64) -> models.VAE:
+    """The VAE with the package's reference decoder and sampling (as a notebook passes its own)."""
+    return models.VAE(models.Decoder(latent_dim, base_filters), models.reparameterize, latent_dim, base_filters)
+
+
 @pytest.mark.parametrize("batch", [1, 3])
 def test_encoder_keeps_the_batch_axis(batch: int) -> None:
     encoder = models.Encoder(512, 64)
@@ -36,7 +41,7 @@ def test_encoder_keeps_the_batch_axis(batch: int) -> None:
 
 
 def test_architecture_is_the_assignments() -> None:
-    model = models.VAE()
+    model = reference_vae()
     convs = [m for m in model.encoder.modules() if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [(3, 64), (64, 128), (128, 256)]
     deconvs = [m for m in model.decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
@@ -100,7 +105,7 @@ def test_encoder_equals_the_numpy_formula() -> None:
 @pytest.mark.parametrize("batch", [1, 4])
 def test_vae_forward_and_sample(batch: int) -> None:
     torch.manual_seed(0)
-    model = models.VAE(latent_dim=32, base_filters=8)
+    model = reference_vae(32, 8)
     recon, mu, logvar = model(torch.rand(batch, 3, 64, 64) * 2 - 1)
     assert recon.shape == (batch, 3, 64, 64) and mu.shape == logvar.shape == (batch, 32)
     model.train()
@@ -143,3 +148,33 @@ def test_reparameterize_gradients_reach_mu_and_logvar() -> None:
     np.testing.assert_allclose(mu.grad.numpy(), np.ones((6, 5)))
     # dz/dlogvar = 0.5 * exp(logvar / 2) * eps = 0.5 * (z - mu)
     np.testing.assert_allclose(logvar.grad.numpy(), 0.5 * (z - mu).detach().numpy(), rtol=1e-12)
+
+
+def test_vae_uses_the_decoder_and_sampling_it_is_given() -> None:
+    calls = []
+
+    def sample(mu, logvar):
+        calls.append(mu.shape)
+        return mu
+
+    decoder = models.Decoder(8, 4)
+    model = models.VAE(decoder, sample, latent_dim=8, base_filters=4).eval()
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    recon, mu, _ = model(x)
+    assert calls == [(2, 8)] and model.decoder is decoder
+    torch.testing.assert_close(recon, decoder(mu))
+
+
+def test_eval_mode_restores_the_flag_also_on_error() -> None:
+    model = models.Encoder(4, 2)
+    model.train()
+    with models.eval_mode(model):
+        assert not model.training
+    assert model.training
+    with pytest.raises(RuntimeError), models.eval_mode(model):
+        raise RuntimeError("inside")
+    assert model.training
+    model.eval()
+    with models.eval_mode(model):
+        pass
+    assert not model.training, "a model in eval mode stays there"

@@ -3,7 +3,10 @@
 Each sample replaces some solution cells (by grade_id) of the release notebook; the others
 get the reference code. ``fails`` lists the grade cells that must lose all their points.
 Several mistakes are the original assignment's own bugs (issue 5): the decoder's
-``OrderedDict`` with a repeated key, ``nn.ReLU(0.2)``.
+``OrderedDict`` with a repeated key, ``nn.ReLU(0.2)``. The question samples include the
+original's own answer keys (its Q1 counted the mis-worded statement D true, its Q2 the
+claim that inference is always intractable) and the previous version's key of the code
+review, which described other code than the original's (issue 14).
 """
 
 from autograder.sampling import Sample
@@ -15,7 +18,13 @@ REP_SHAPE, REP_STATS, REP_GRAD = (
 )  # fmt: skip
 LOSS_REC, LOSS_KL = "test_loss_function_reconstruction", "test_loss_function_kl"
 STEP = "test_train_step"
-Q1, Q2, BUGS = "test_answer_q1", "test_answer_q2", "test_answer_bugs"
+Q1, Q2, Q3, Q4 = "test_answer_q1", "test_answer_q2", "test_answer_q3", "test_answer_q4"
+BUGS_MODEL, BUGS_TRAINING = "test_answer_bugs_model", "test_answer_bugs_training"
+BUGS_KEY = {"A", "B", "E", "F", "H", "K", "L", "M"}
+
+
+def bugs(letters: set[str]) -> dict[str, str]:
+    return {"answer_bugs": f"ANSWER_BUGS = {sorted(letters)!r}\n"}
 
 
 def decoder(body: str, prelude: str = "") -> str:
@@ -241,23 +250,43 @@ SAMPLES = [
            {"train_step": train_step(
                "model.zero_grad(set_to_none=False)\noutputs = model(x)\nloss = loss_fn(outputs[0], x, *outputs[1:])\n"
                "loss.backward()\noptimizer.step()\nreturn loss")}),
-    # --- questions --------------------------------------------------------------------
-    Sample("q1_all_true", "mistake", "marks every statement true",
+    # --- questions ---------------------------------------------------------------------
+    Sample("q1_original_key", "mistake", "the original's key: D (the loss compares code and output) counted true",
            {"answer_q1": 'ANSWER_Q1 = {"A", "B", "C", "D"}\n'}, {Q1}),
-    Sample("q1_plain_ae_samples", "mistake", "believes random codes of a plain autoencoder decode well",
-           {"answer_q1": 'ANSWER_Q1 = {"A", "B", "C"}\n'}, {Q1}),
-    Sample("q1_only_c", "mistake", "misses statement A", {"answer_q1": 'ANSWER_Q1 = {"C"}\n'}, {Q1}),
-    Sample("q1_string_list", "alternative", "a lower-case string", {"answer_q1": 'ANSWER_Q1 = "c, a"\n'}),
-    Sample("q1_list", "alternative", "a list", {"answer_q1": 'ANSWER_Q1 = ["C", "A"]\n'}),
-    Sample("q2_false", "mistake", "answers False", {"answer_q2": "ANSWER_Q2 = False\n"}, {Q2}),
-    Sample("q2_string_no", "mistake", "answers 'no'", {"answer_q2": 'ANSWER_Q2 = "no"\n'}, {Q2}),
-    Sample("q2_string_yes", "alternative", "answers 'Yes'", {"answer_q2": 'ANSWER_Q2 = "Yes"\n'}),
-    Sample("bugs_code_only", "mistake", "misses the docstring and Variable problems",
-           {"answer_bugs": 'ANSWER_BUGS = {"A", "B", "D", "E"}\n'}, {BUGS}),
-    Sample("bugs_sigma_distractor", "mistake", "also believes the standard deviation should be exp(logvar)",
-           {"answer_bugs": 'ANSWER_BUGS = {"A", "B", "C", "D", "E", "G", "H"}\n'}, {BUGS}),
+    Sample("q1_misses_the_bottleneck", "mistake", "misses statement C",
+           {"answer_q1": 'ANSWER_Q1 = {"A", "B"}\n'}, {Q1}),
+    Sample("q1_misses_the_decoder", "mistake", "misses statement B", {"answer_q1": 'ANSWER_Q1 = {"A", "C"}\n'}, {Q1}),
+    Sample("q1_string_list", "alternative", "a lower-case string", {"answer_q1": 'ANSWER_Q1 = "c, b, a"\n'}),
+    Sample("q1_list", "alternative", "a list", {"answer_q1": 'ANSWER_Q1 = ["C", "A", "B"]\n'}),
+    Sample("q2_original_key", "mistake", "the original's key: the whole sentence true, 'always intractable' too",
+           {"answer_q2": 'ANSWER_Q2 = {"A", "B"}\n'}, {Q2}),
+    Sample("q2_only_b", "mistake", "picks the wrong claim", {"answer_q2": 'ANSWER_Q2 = "B"\n'}, {Q2}),
+    Sample("q2_string", "alternative", "a lower-case string", {"answer_q2": 'ANSWER_Q2 = "a"\n'}),
+    Sample("q3_lossless", "mistake", "believes a powerful decoder undoes any reduction",
+           {"answer_q3": 'ANSWER_Q3 = {"A", "B", "C"}\n'}, {Q3}),
+    Sample("q3_selection", "mistake", "calls the convolutional encoder feature selection",
+           {"answer_q3": 'ANSWER_Q3 = {"A", "B", "D"}\n'}, {Q3}),
+    Sample("q3_string", "alternative", "a string with spaces", {"answer_q3": 'ANSWER_Q3 = "b a"\n'}),
+    Sample("q4_linear_beats_pca", "mistake", "believes a linear autoencoder beats PCA",
+           {"answer_q4": 'ANSWER_Q4 = {"A", "B", "C", "D"}\n'}, {Q4}),
+    Sample("q4_labels", "mistake", "misses that autoencoders need no labels",
+           {"answer_q4": 'ANSWER_Q4 = {"A", "B"}\n'}, {Q4}),
+    Sample("q4_tuple", "alternative", "a tuple", {"answer_q4": 'ANSWER_Q4 = ("D", "B", "A")\n'}),
+    Sample("bugs_decode_fails", "mistake", "believes decode fails for a batch of one (the previous key's E)",
+           bugs(BUGS_KEY | {"D"}), {BUGS_MODEL}),
+    Sample("bugs_misses_batch_of_one", "mistake", "misses the loss's failure for a batch of one",
+           bugs(BUGS_KEY - {"E"}), {BUGS_MODEL}),
+    Sample("bugs_sigma_distractor", "mistake", "also believes the standard deviation should be exp(log_var)",
+           bugs(BUGS_KEY | {"C"}), {BUGS_MODEL}),
+    Sample("bugs_misses_cuda", "mistake", "misses the hard-coded .cuda()", bugs(BUGS_KEY - {"H"}), {BUGS_TRAINING}),
+    Sample("bugs_misses_training_images", "mistake", "misses that the original evaluates on training images",
+           bugs(BUGS_KEY - {"M"}), {BUGS_TRAINING}),
+    Sample("bugs_never_eval", "mistake", "believes reconstruct runs in training mode",
+           bugs(BUGS_KEY | {"N"}), {BUGS_TRAINING}),
+    Sample("bugs_previous_key", "mistake", "the previous version's key (it reviewed other code)",
+           bugs({"A", "B", "D", "E", "G", "H"}), {BUGS_MODEL, BUGS_TRAINING}),
     Sample("bugs_everything", "mistake", "marks every statement",
-           {"answer_bugs": 'ANSWER_BUGS = set("ABCDEFGHIJ")\n'}, {BUGS}),
+           {"answer_bugs": 'ANSWER_BUGS = set("ABCDEFGHIJKLMN")\n'}, {BUGS_MODEL, BUGS_TRAINING}),
     Sample("bugs_string", "alternative", "a string with spaces",
-           {"answer_bugs": 'ANSWER_BUGS = "h g e d b a"\n'}),
+           {"answer_bugs": 'ANSWER_BUGS = "m l k h f e b a"\n'}),
 ]

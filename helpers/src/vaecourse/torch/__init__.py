@@ -2,12 +2,16 @@
 
 Modules, each small and named for what it holds:
 
-``models``        ``Encoder``, ``Decoder``, ``VAE`` and ``reparameterize``
+``models``        ``Encoder``, ``Decoder``, ``VAE``, ``reparameterize`` and ``eval_mode``
 ``losses``        the KL divergence to N(0, I) and ``loss_function`` (summed MSE + weighted KL)
-``training``      ``train_step``, ``fit`` (device chosen automatically, tqdm, time per epoch)
+``training``      ``train_step``, ``fit`` (device chosen automatically, tqdm, checkpoints)
+``checkpoints``   saving and resuming a training run (survives a Colab disconnect)
+``celeba``        the CelebA ``Dataset`` of tensors and its ``DataLoader``
 ``images``        ``make_grid`` for NCHW tensors, ``to_image`` (undoes the [-1, 1] scaling)
 ``latent``        encoding a dataset, interpolation and attribute directions
 ``numpy_layers``  NumPy versions of the layers, for tests that must not trust PyTorch code
+``original``      the original assignment's model and loop, re-created for the code review
 
-The data set lives in :mod:`vaecourse.celeba`. Importing this package imports PyTorch.
+Everything about CelebA that needs no framework is in :mod:`vaecourse.celeba`.
+Importing this package imports PyTorch.
 """

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from .models import eval_mode
+
 
 @torch.no_grad()
 def encode_dataset(
@@ -19,16 +21,14 @@ def encode_dataset(
         CelebA the 0/1 attribute rows).
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     codes, labels = [], []
-    for k, (x, y) in enumerate(loader):
-        if max_batches is not None and k >= max_batches:
-            break
-        mu, _ = model.encode(x.to(device))
-        codes.append(mu.cpu())
-        labels.append(y)
-    model.train(was_training)
+    with eval_mode(model):
+        for k, (x, y) in enumerate(loader):
+            if max_batches is not None and k >= max_batches:
+                break
+            mu, _ = model.encode(x.to(device))
+            codes.append(mu.cpu())
+            labels.append(y)
     return torch.cat(codes), torch.cat(labels)
 
 

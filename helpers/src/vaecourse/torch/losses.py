@@ -1,7 +1,9 @@
 """The CelebA VAE's loss: summed squared error plus a weighted KL divergence.
 
-With a Gaussian decoder of fixed variance, -log p(x|z) is the squared error up to
-constants, and the analytic KL(N(mu, sigma^2) || N(0, I)) is
+With a Gaussian decoder of fixed variance sigma^2, -log p(x|z) is the squared error
+scaled by 1 / (2 sigma^2), plus a constant: the summed squared error used here is the
+negative log-likelihood (up to that constant) for sigma^2 = 1/2. The analytic
+KL(N(mu, sigma^2) || N(0, I)) of q(z|x) is
 
     KL = -1/2 * sum(1 + log sigma^2 - mu^2 - sigma^2).
 

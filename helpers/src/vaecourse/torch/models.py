@@ -14,8 +14,29 @@ variance sigma^2 (not sigma).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 import torch
 from torch import nn
+
+SampleFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Run a block with ``module`` in eval mode; its training flag is restored afterwards,
+    also when the block raises::
+
+        with eval_mode(model):
+            mu, _ = model.encode(x)   # BatchNorm uses its running statistics
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -91,30 +112,38 @@ class Decoder(nn.Module):
 
 
 class VAE(nn.Module):
-    """The CelebA VAE: :class:`Encoder`, :func:`reparameterize`, :class:`Decoder`.
+    """The CelebA VAE: the course :class:`Encoder`, a decoder and a sampling function.
+
+    The decoder and the reparameterization are the student's (the notebook passes its own
+    ``Decoder`` and ``reparameterize``); the package never fills them in itself.
 
     Args:
+        decoder: maps (B, latent_dim) codes to (B, 3, 64, 64) images.
+        reparameterize: ``reparameterize(mu, logvar)`` -> z, differentiably.
         latent_dim: size of z (512 in the assignment).
-        base_filters: channels of the first convolution (64); then 2x and 4x.
-        decoder: a decoder module to use instead of :class:`Decoder` (the notebook
-            plugs in the student's).
+        base_filters: channels of the encoder's first convolution (64); then 2x and 4x.
     """
 
     def __init__(
-        self, latent_dim: int = 512, base_filters: int = 64, decoder: nn.Module | None = None
+        self,
+        decoder: nn.Module,
+        reparameterize: SampleFn,
+        latent_dim: int = 512,
+        base_filters: int = 64,
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.encoder = Encoder(latent_dim, base_filters)
-        self.decoder = decoder if decoder is not None else Decoder(latent_dim, base_filters)
+        self.decoder = decoder
+        self._sample = reparameterize
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)`` of q(z|x), each (B, latent_dim)."""
         return self.encoder(x)
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """z ~ N(mu, exp(logvar)), differentiably (see :func:`reparameterize`)."""
-        return reparameterize(mu, logvar)
+        """z ~ N(mu, exp(logvar)), differentiably, with the function given to the constructor."""
+        return self._sample(mu, logvar)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for codes z."""
@@ -131,9 +160,5 @@ class VAE(nn.Module):
         """Decode ``n`` codes drawn from the prior N(0, I) (in eval mode: BatchNorm's running stats)."""
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return self.decode(z)
-        finally:
-            self.train(was_training)
