@@ -33,7 +33,7 @@ def toy_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
 
 @pytest.fixture(scope="session")
 def toy_demo(toy_course: Course):  # -> DemoResult
-    from autograder.demo import run_demo
+    from autograder.proofs.demo import run_demo
 
     old = os.environ.get("VAECOURSE_CELL_TIMEOUT")
     os.environ["VAECOURSE_CELL_TIMEOUT"] = "5"  # the hang/flood cases wait for it

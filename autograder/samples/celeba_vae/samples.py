@@ -6,7 +6,7 @@ Several mistakes are the original assignment's own bugs (issue 5): the decoder's
 ``OrderedDict`` with a repeated key, ``nn.ReLU(0.2)``.
 """
 
-from autograder.sampling import Sample
+from autograder.proofs.sample import Sample
 
 # grade cells
 DEC_SHAPE, DEC_LAYERS = "test_Decoder_shape", "test_Decoder_layers"

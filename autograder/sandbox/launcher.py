@@ -1,13 +1,14 @@
 """Kernel launcher for grading: resource limits and file-system isolation, then ipykernel.
 
-Run as ``python autograder/sandbox.py --workdir DIR [options] -- <kernel command>``; the
-grader's kernel manager (:mod:`autograder.kernel`) builds that command line. The launcher
+Run as ``python autograder/sandbox/launcher.py --workdir DIR --memory-mb M --cpu-seconds S
+--file-mb F [options] -- <kernel command>``; the grader's kernel manager
+(:mod:`autograder.sandbox.kernel`) builds that command line from its settings. The launcher
 replaces itself with the kernel (``exec``), so the kernel keeps the pid, process group and
 signals jupyter_client knows. Before that it:
 
 1. moves into ``DIR`` (a fresh, private temporary folder) and points ``HOME``, ``TMPDIR``,
    the IPython/matplotlib/Keras/torch folders there; the environment is reduced to a short
-   allow-list (no credentials or course paths leak in);
+   allow-list plus the ``--env`` variables (no credentials or course paths leak in);
 2. copies the connection file into ``DIR`` (the runtime folder will be out of reach);
 3. sets resource limits: data segment (memory), CPU seconds, size of any file written,
    open files, no core dumps; redirects the kernel's own stdout/stderr into ``DIR``;
@@ -34,27 +35,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import landlock  # noqa: E402 (stand-alone script: sibling module)
 
-ENV_KEEP = (
-    "PATH", "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "MPLBACKEND", "OMP_NUM_THREADS",
-    "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "VAECOURSE_DATA", "VAECOURSE_PROFILE",
-    "CUDA_VISIBLE_DEVICES",
-)  # fmt: skip
+#: the grader's variables a kernel keeps (everything else it needs comes with ``--env``)
+ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
 ENV_KEEP_PREFIXES = ("LC_", "JPY_", "PYDEVD_")
 SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/opt")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 PR_CAPBSET_DROP = 24
 MB = 1024 * 1024
+#: the checkout this launcher belongs to (solutions, gradebook): never readable by a kernel
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     if "--" not in argv:
-        raise SystemExit("usage: sandbox.py --workdir DIR [options] -- KERNEL COMMAND")
+        raise SystemExit("usage: launcher.py --workdir DIR [options] -- KERNEL COMMAND")
     split = argv.index("--")
-    p = argparse.ArgumentParser(prog="sandbox.py")
+    p = argparse.ArgumentParser(prog="launcher.py")
     p.add_argument("--workdir", required=True)
-    p.add_argument("--memory-mb", type=int, default=3072)
-    p.add_argument("--cpu-seconds", type=int, default=900)
-    p.add_argument("--file-mb", type=int, default=256)
+    p.add_argument("--memory-mb", type=int, required=True, help="data segment limit (MiB)")
+    p.add_argument("--cpu-seconds", type=int, required=True)
+    p.add_argument("--file-mb", type=int, required=True, help="largest file written (MiB)")
     p.add_argument("--open-files", type=int, default=4096)
     p.add_argument("--read", action="append", default=[], help="extra read-only path")
     p.add_argument("--env", action="append", default=[], help="KEY=VALUE for the kernel")
@@ -81,7 +81,6 @@ def _environment(workdir: Path, extra: list[str]) -> dict[str, str]:
     env["KERAS_HOME"] = str(workdir / ".keras")
     env["TORCH_HOME"] = str(workdir / ".torch")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.setdefault("VAECOURSE_CACHE", str(workdir / ".vaecourse"))
     return env
 
 
@@ -108,7 +107,7 @@ def _move_connection_file(cmd: list[str], workdir: Path) -> list[int]:
             cmd[i + 1] = str(target)
             info = json.loads(target.read_text())
             return [int(v) for k, v in info.items() if k.endswith("_port")]
-    raise SystemExit("sandbox.py: the kernel command has no '-f CONNECTION_FILE'")
+    raise SystemExit("launcher.py: the kernel command has no '-f CONNECTION_FILE'")
 
 
 def _set_limits(args: argparse.Namespace) -> None:
@@ -135,11 +134,11 @@ def _drop_capabilities() -> None:
 
 
 def _read_paths(extra: list[str]) -> list[str]:
+    """Python's own folders, the system's, ``extra``, and the other folders on ``sys.path``
+    except those inside :data:`CHECKOUT`."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, *SYSTEM_READ, *extra}
-    here = Path(__file__).resolve().parent.parent  # never the repository itself
     for entry in sys.path[1:]:
-        if entry and Path(entry).exists() and here not in Path(entry).resolve().parents \
-                and Path(entry).resolve() != here:  # fmt: skip
+        if entry and Path(entry).exists() and not Path(entry).resolve().is_relative_to(CHECKOUT):
             paths.add(entry)
     return sorted(p for p in paths if p)
 

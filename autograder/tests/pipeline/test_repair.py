@@ -9,18 +9,19 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from autograder.collect import assignment_of, parse_name
 from autograder.course import Course
-from autograder.release import generate
-from autograder.repair import defined_names, repair
-from autograder.sampling import AssignmentSpec, build_notebook, cell_meta
+from autograder.nb.cells import defined_names, nbgrader_meta
+from autograder.pipeline.collect import assignment_of, parse_name
+from autograder.pipeline.release import generate
+from autograder.pipeline.repair import repair
+from autograder.proofs.build import build_notebook, read_spec
 
 
 @pytest.fixture(scope="module")
 def toy(toy_course: Course, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("release")
     releases = {a: nbformat.read(generate(toy_course, a, out), as_version=4) for a in ("toy_vae", "toy_quiz")}
-    spec = AssignmentSpec.read(toy_course, "toy_vae")
+    spec = read_spec(toy_course, "toy_vae")
     reference = {g: spec.reference_source(g) for g in spec.solutions}
     return releases, spec, reference
 
@@ -30,8 +31,8 @@ def _raw(nb) -> bytes:
 
 
 def _answers(nb) -> dict[str, tuple[str, str]]:
-    return {cell_meta(c)["grade_id"]: (c.cell_type, c.source) for c in nb.cells
-            if cell_meta(c).get("solution")}  # fmt: skip
+    return {nbgrader_meta(c)["grade_id"]: (c.cell_type, c.source) for c in nb.cells
+            if nbgrader_meta(c).get("solution")}  # fmt: skip
 
 
 def test_intact_submission_is_left_alone(toy) -> None:
@@ -62,7 +63,7 @@ def test_lost_metadata_ids_and_old_minor_version(toy) -> None:
 def test_types_duplicates_deletions_insertions_and_order(toy) -> None:
     releases, spec, reference = toy
     nb = build_notebook(releases["toy_vae"], spec, {})
-    by_id = {cell_meta(c).get("grade_id"): c for c in nb.cells}
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
     by_id["reparameterize"].cell_type = "markdown"  # code turned markdown
     by_id["reparameterize"].pop("outputs")
     by_id["reparameterize"].pop("execution_count")
@@ -78,22 +79,22 @@ def test_types_duplicates_deletions_insertions_and_order(toy) -> None:
     notes = " | ".join(report.notes)
     for phrase in ("turned back into code", "test cell 'test_kl_divergence' was missing", "reordered", "kept"):
         assert phrase in notes, notes
-    ids = [cell_meta(c).get("grade_id") for c in out.cells if cell_meta(c).get("grade_id")]
-    assert ids == [cell_meta(c)["grade_id"] for c in releases["toy_vae"].cells if cell_meta(c).get("grade_id")]
+    ids = [nbgrader_meta(c).get("grade_id") for c in out.cells if nbgrader_meta(c).get("grade_id")]
+    assert ids == [nbgrader_meta(c)["grade_id"] for c in releases["toy_vae"].cells if nbgrader_meta(c).get("grade_id")]
     assert _answers(out)["reparameterize"][0] == "code"
     texts = [c.source for c in out.cells]
     assert "def helper(x):\n    return 2 * x" in texts and "my notes: sigma = exp(logvar / 2)" in texts
     # the inserted helper stays after the setup cell, before the fill-ins that may use it
-    assert texts.index("def helper(x):\n    return 2 * x") < [cell_meta(c).get("grade_id") for c in out.cells].index("reparameterize")
+    assert texts.index("def helper(x):\n    return 2 * x") < [nbgrader_meta(c).get("grade_id") for c in out.cells].index("reparameterize")
 
 
 def test_no_student_text_is_ever_dropped(toy) -> None:
     releases, spec, reference = toy
     nb = build_notebook(releases["toy_vae"], spec, {"answer_q1": 'ANSWER_Q1 = "A"  # my guess'})
     for c in nb.cells:
-        if cell_meta(c).get("grade_id") == "test_reparameterize":
+        if nbgrader_meta(c).get("grade_id") == "test_reparameterize":
             c.source += "\nprint('I edited the test')"
-        if c.cell_type == "markdown" and not cell_meta(c):
+        if c.cell_type == "markdown" and not nbgrader_meta(c):
             c.source += "\n\nMy answer written into the question cell."
     nb.cells.append(new_code_cell("x = 1  # scratch"))
     out, report = repair(_raw(nb), releases["toy_vae"], reference)

@@ -12,7 +12,7 @@ import sqlite3
 import nbformat
 import pytest
 
-from autograder.cases import makers
+from autograder.proofs.cases import makers
 
 DAMAGED = [m.name for m in makers({}, toy=True) if m.group == "damaged"]
 ADVERSARIAL = [m.name for m in makers({}, toy=True) if m.group == "adversarial"]
@@ -67,7 +67,7 @@ def test_damaged_submission(toy_demo, name: str) -> None:
     o = _outcome(toy_demo, name)
     assert o.ok, _explain(o)
     sid = _student_id(toy_demo, "".join(p.capitalize() for p in name.split("_")))
-    status = toy_demo.collect.repairs["toy_vae"][sid].status
+    status = toy_demo.run.collect.repairs["toy_vae"][sid].status
     if name in REJECTED:
         assert status == "rejected" and o.actual_total == 0
     else:
@@ -125,7 +125,7 @@ def test_feedback_has_no_hidden_tests(toy_demo) -> None:
 
 
 def test_suspicious_code_is_flagged(toy_demo) -> None:
-    flags = toy_demo.collect.flags["toy_vae"]
+    flags = toy_demo.run.collect.flags["toy_vae"]
     for label, words in (("Monkeypatch", "monkeypatches"), ("CustomExc", "changes how cells run"),
                          ("ExitKernel", "exits"), ("AlwaysEqual", "comparison")):  # fmt: skip
         assert any(words in f for f in flags[_student_id(toy_demo, label)]), flags[_student_id(toy_demo, label)]
@@ -136,3 +136,4 @@ def test_demo_table_lists_every_student(toy_demo) -> None:
     for s in toy_demo.students:
         assert f"{s.label} ({s.student_id})" in toy_demo.table
     assert "!" not in toy_demo.table.split("\n", 2)[2]
+

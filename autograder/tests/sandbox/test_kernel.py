@@ -1,24 +1,34 @@
-"""The grading kernel's sandbox: limits, Landlock isolation, clean environment."""
+"""The grading kernel's sandbox: limits, Landlock isolation, clean environment.
+
+The kernel manager gets its settings here as arguments, as the pipeline passes them
+(:func:`autograder.pipeline.settings.apply_settings`): what kernels may read, their
+environment. Nothing of the course is imported by the sandbox.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import vaecourse
 
-from autograder import landlock
-from autograder.kernel import SandboxKernelManager
+from autograder.sandbox import landlock
+from autograder.sandbox.kernel import MEMORY_MB, SandboxKernelManager
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
+#: what the pipeline gives a grading kernel, written out: the helpers package, the profile
+SETTINGS = {"extra_reads": [str(Path(vaecourse.__file__).resolve().parents[1])],
+            "kernel_env": {"VAECOURSE_PROFILE": "ci", "COURSE_SETTING": "from-the-caller"}}  # fmt: skip
 
 
 def run_in_kernel(code: str, **traits) -> tuple[str, list[str]]:
-    """Run ``code`` in a sandboxed kernel; return (status, stdout lines)."""
+    """Run ``code`` in a sandboxed kernel with :data:`SETTINGS`; return (status, stdout lines)."""
 
     async def main() -> tuple[str, list[str]]:
-        km = SandboxKernelManager(kernel_name="python3", **traits)
+        km = SandboxKernelManager(kernel_name="python3", **{**SETTINGS, **traits})
         await km.start_kernel()
         kc = km.client()
         kc.start_channels()
@@ -55,6 +65,8 @@ result = dict(
     kill_parent=attempt(lambda: os.kill(os.getppid(), 0)),
     memory=attempt(lambda: bytearray(8 * 1024 ** 3)),
     profile=os.environ.get('VAECOURSE_PROFILE'),
+    setting=os.environ.get('COURSE_SETTING'),
+    home=os.environ.get('HOME') == os.getcwd(),
     sandbox=os.environ.get('VAECOURSE_SANDBOX'),
     secrets=sorted(k for k in os.environ if 'TOKEN' in k or 'SECRET' in k or k == 'VAECOURSE_COURSE_DIR'),
     data_limit=resource.getrlimit(resource.RLIMIT_DATA)[0],
@@ -91,9 +103,29 @@ def test_network_and_signals_blocked(probe: dict) -> None:
 
 def test_limits_and_environment(probe: dict) -> None:
     assert probe["memory"] == "MemoryError"
-    assert probe["data_limit"] == 3072 * 1024 * 1024
-    assert probe["profile"] == "ci"
+    assert probe["data_limit"] == MEMORY_MB * 1024 * 1024
+    assert probe["profile"] == "ci" and probe["setting"] == "from-the-caller"
+    assert probe["home"] is True
     assert probe["secrets"] == []
+
+
+def test_kernel_command_carries_the_settings() -> None:
+    """The launcher's command line is built from the manager's settings alone."""
+    km = SandboxKernelManager(kernel_name="python3", memory_mb=512, cpu_seconds=30, file_mb=4,
+                              extra_reads=["/srv/data"], kernel_env={"A": "1"}, landlock=False)  # fmt: skip
+    try:
+        cmd = km.format_kernel_cmd()
+    finally:
+        shutil.rmtree(km.workdir, ignore_errors=True)
+    wrapper, kernel = cmd[: cmd.index("--")], cmd[cmd.index("--") + 1 :]
+    assert wrapper[1].endswith("autograder/sandbox/launcher.py")
+    pairs = dict(zip(wrapper[2::2], wrapper[3::2], strict=False))
+    assert pairs["--memory-mb"] == "512" and pairs["--cpu-seconds"] == "30" and pairs["--file-mb"] == "4"
+    assert pairs["--read"] == "/srv/data" and pairs["--env"] == "A=1"
+    assert wrapper[-1] == "--no-landlock"
+    assert "ipykernel_launcher" in " ".join(kernel)
+    plain = SandboxKernelManager(kernel_name="python3", sandbox=False)
+    assert "launcher.py" not in " ".join(plain.format_kernel_cmd())
 
 
 def test_kernel_workdir_is_removed() -> None:

@@ -1,14 +1,16 @@
 """The kernel manager the grader uses: every kernel starts inside the sandbox launcher.
 
 :class:`SandboxKernelManager` is jupyter_client's ``AsyncKernelManager`` with the kernel
-command wrapped by ``autograder/sandbox.py`` (limits, Landlock, private temporary folder;
-see that module and the README for what it protects against). Its settings are traitlets,
-configurable like any nbgrader option (``c.SandboxKernelManager.memory_mb = 4096``).
+command wrapped by ``autograder/sandbox/launcher.py`` (limits, Landlock, private temporary
+folder; see that module and the README for what it protects against). It knows nothing
+about the course: what a kernel may read and which environment it gets come in as settings
+(traitlets, configurable like any nbgrader option; the course's values are set in
+:func:`autograder.pipeline.settings.apply_settings`). The limits below are the sandbox's own
+defaults (``c.SandboxKernelManager.memory_mb = 4096`` in ``nbgrader_config.py`` changes one).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import sys
@@ -19,29 +21,11 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Integer, List, Unicode
 
-from .course import GRADING_PROFILE
-
-SANDBOX_PY = Path(__file__).resolve().parent / "sandbox.py"
-
-
-def package_dir(name: str) -> str | None:
-    """The folder of an importable package, without importing it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return str(Path(next(iter(spec.submodule_search_locations))).resolve())
-
-
-def _default_reads() -> list[str]:
-    helpers = package_dir("vaecourse")
-    # the folder on sys.path that holds the package (an editable install adds helpers/src)
-    reads = [str(Path(helpers).parent) if helpers else None]
-    for var in ("VAECOURSE_DATA", "VAECOURSE_CACHE"):
-        if os.environ.get(var):
-            reads.append(str(Path(os.environ[var]).expanduser().resolve()))
-    if not os.environ.get("VAECOURSE_CACHE"):
-        reads.append(str(Path.home() / ".cache" / "vaecourse"))  # pre-extracted datasets
-    return [r for r in reads if r]
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+#: the limits every grading kernel gets unless configured otherwise
+MEMORY_MB = 3072
+CPU_SECONDS = 900
+FILE_MB = 256
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -49,21 +33,13 @@ class SandboxKernelManager(AsyncKernelManager):
 
     sandbox = Bool(True, help="Run kernels in the sandbox (False: plain kernels).").tag(config=True)
     landlock = Bool(True, help="Apply Landlock file/network isolation.").tag(config=True)
-    memory_mb = Integer(3072, help="Data segment limit of a kernel (MiB).").tag(config=True)
-    cpu_seconds = Integer(900, help="CPU seconds a kernel may use in all.").tag(config=True)
-    file_mb = Integer(256, help="Largest file a kernel may write (MiB).").tag(config=True)
-    extra_reads = List(Unicode(), help="More read-only paths for kernels.").tag(config=True)
-    kernel_env = Dict(
-        {
-            "VAECOURSE_PROFILE": GRADING_PROFILE,
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "TF_ENABLE_ONEDNN_OPTS": "0",
-            "MPLBACKEND": "Agg",
-            "PYTHONHASHSEED": "0",
-            "PYTHONWARNINGS": "ignore",
-        },
-        help="Environment variables set for every grading kernel.",
-    ).tag(config=True)
+    memory_mb = Integer(MEMORY_MB, help="Data segment limit of a kernel (MiB).").tag(config=True)
+    cpu_seconds = Integer(CPU_SECONDS, help="CPU seconds a kernel may use in all.").tag(config=True)
+    file_mb = Integer(FILE_MB, help="Largest file a kernel may write (MiB).").tag(config=True)
+    extra_reads = List(Unicode(), help="Read-only paths for kernels besides Python and the system "
+                       "(the packages the notebooks import, the data).").tag(config=True)
+    kernel_env = Dict(help="Environment variables set for every kernel (besides a short "
+                      "allow-list of the grader's own, see the launcher).").tag(config=True)
 
     workdir: str | None = None
 
@@ -72,10 +48,10 @@ class SandboxKernelManager(AsyncKernelManager):
         if not self.sandbox:
             return cmd
         self.workdir = tempfile.mkdtemp(prefix="vaecourse-kernel-")
-        wrapper = [sys.executable, str(SANDBOX_PY), "--workdir", self.workdir,
+        wrapper = [sys.executable, str(LAUNCHER), "--workdir", self.workdir,
                    "--memory-mb", str(self.memory_mb), "--cpu-seconds", str(self.cpu_seconds),
                    "--file-mb", str(self.file_mb)]  # fmt: skip
-        for path in [*_default_reads(), *self.extra_reads]:
+        for path in self.extra_reads:
             wrapper += ["--read", path]
         for key, value in self.kernel_env.items():
             wrapper += ["--env", f"{key}={value}"]

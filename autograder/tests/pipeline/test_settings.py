@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.course import REPO, Course, nbgrader_config
-from autograder.execute import GuardedExecute
+from autograder.course import REPO, Course
+from autograder.pipeline.settings import nbgrader_config
+from autograder.sandbox.execute import GuardedExecute
 
 
 def test_config_file_matches_the_cli_settings() -> None:

@@ -1,8 +1,9 @@
 """Grade sample submissions through nbgrader's real autograde and compare with expectations.
 
-Used by ``python -m autograder samples`` and ``demo`` and by the autograder's tests. Each
-run uses its own working folder and gradebook (``<course work>/<name>/``, recreated), so
-samples never mix with a class's real submissions.
+:func:`compare` (expected vs actual score per grade cell, read from the gradebook) is used
+by ``python -m autograder samples`` (:func:`run_samples`) and by the demo. Each run uses its
+own working folder and gradebook (``<course work>/<name>/``, recreated), so samples never
+mix with a class's real submissions.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import shutil
 import time
 from dataclasses import dataclass, field
 
-from .course import Course
-from .grading import CellScore, GradeResult, autograde, prepare_gradebook, scores
-from .sampling import SampleCase, packed_cases, release_of, sample_cases, write_submission
+from ..course import Course
+from ..pipeline.grade import CellScore, GradeResult, autograde, prepare_gradebook, scores
+from .build import SampleCase, packed_cases, release_of, sample_cases, write_submission
 
 
 @dataclass
@@ -65,21 +66,29 @@ def fresh_course(course: Course, name: str) -> Course:
     return course.with_work(work)
 
 
+def compare(
+    course: Course, graded: list[tuple[str, SampleCase]], results: list[GradeResult]
+) -> list[CaseOutcome]:
+    """Expected vs actual per grade cell for each ``(student id, case)`` graded in ``course``."""
+    by_key = {(r.assignment, r.student): r for r in results}
+    table: dict[str, dict[str, dict[str, CellScore]]] = {}
+    outcomes = []
+    for student, case in graded:
+        if case.assignment not in table:
+            table[case.assignment] = scores(course, case.assignment)
+        cells = table[case.assignment].get(student, {})
+        actual = {gid: cells[gid].auto_score if gid in cells else None for gid in case.expected}
+        outcomes.append(CaseOutcome(case, actual, by_key.get((case.assignment, student))))
+    return outcomes
+
+
 def grade_cases(course: Course, cases: list[SampleCase], jobs: int) -> SampleRun:
     """Write the cases as submissions, autograde them, collect expected vs actual."""
     start = time.perf_counter()
     for case in cases:
         write_submission(course, case)
     results = autograde(course, [(c.assignment, c.student) for c in cases], jobs=jobs)
-    by_key = {(r.assignment, r.student): r for r in results}
-    table: dict[str, dict[str, dict[str, CellScore]]] = {}
-    run = SampleRun()
-    for case in cases:
-        if case.assignment not in table:
-            table[case.assignment] = scores(course, case.assignment)
-        cells = table[case.assignment].get(case.student, {})
-        actual = {gid: cells[gid].auto_score if gid in cells else None for gid in case.expected}
-        run.outcomes.append(CaseOutcome(case, actual, by_key.get((case.assignment, case.student))))
+    run = SampleRun(compare(course, [(c.student, c) for c in cases], results))
     run.seconds = time.perf_counter() - start
     return run
 
@@ -89,7 +98,7 @@ def run_samples(
 ) -> SampleRun:
     """Build and grade reference, blank and every sample of ``assignments``.
 
-    ``pack`` grades compatible samples together (see :func:`sampling.pack_samples`).
+    ``pack`` grades compatible samples together (see :func:`autograder.proofs.build.pack_samples`).
     """
     # one folder per set of assignments: authors verify their notebooks at the same time
     work = fresh_course(course, name or "samples-" + "-".join(assignments))  # no regex characters: nbgrader matches paths with regexps

@@ -11,7 +11,6 @@ are up to date.
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,22 +18,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .course import Course
+from ..course import Course
+from .settings import generate_assignment, nbgrader_api
 
 VOLATILE_NB_META = ("widgets", "toc", "varInspector", "colab", "accelerator", "gpuClass")
 VOLATILE_CELL_META = ("execution", "collapsed", "scrolled", "ExecuteTime", "jupyter", "outputId", "colab")
-
-
-def _api(course: Course, release_dir: Path):
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    from .course import nbgrader_config
-
-    config = nbgrader_config(course, release=release_dir)
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    api.log.setLevel(logging.ERROR)
-    return api
 
 
 def normalize(nb: NotebookNode) -> NotebookNode:
@@ -62,13 +50,7 @@ def generate(course: Course, assignment: str, target: Path) -> Path:
     course.require(assignment)
     with tempfile.TemporaryDirectory(prefix="vaecourse-release-") as scratch:
         build = course.with_work(Path(scratch))
-        api = _api(build, Path(scratch) / "release")
-        result = api.generate_assignment(assignment, force=True, create=True)
-        if not result.get("success"):
-            raise RuntimeError(
-                f"nbgrader generate_assignment {assignment} failed:\n"
-                + result.get("error", "") + result.get("log", "")
-            )
+        generate_assignment(nbgrader_api(build, release=Path(scratch) / "release"), assignment)
         produced = Path(scratch) / "release" / assignment
         out = target / assignment
         if out.exists():

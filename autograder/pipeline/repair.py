@@ -23,18 +23,16 @@ as the blank release, i.e. zero) with a clear reason. Every change is listed in 
 
 from __future__ import annotations
 
-import ast
 import copy
 import difflib
 import json
-import re
 from dataclasses import dataclass, field
 
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
-from .sampling import cell_meta, strip_markers
+from ..nb.cells import defined_names, grade_id, is_locked, is_solution, strip_markers
 
 MIN_FOUND = 0.2  # share of the release's fixed cells that must be present
 
@@ -107,41 +105,13 @@ def read_cells(raw: bytes) -> tuple[list[_Cell] | None, list[str]]:
         if not isinstance(c, dict):
             continue
         kind = c.get("cell_type") if c.get("cell_type") in ("code", "markdown", "raw") else "raw"
-        meta = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
-        nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
         if not c.get("id"):
             missing_ids += 1
-        cells.append(_Cell(i, kind, _source(c.get("source", c.get("input", ""))),
-                           nbg.get("grade_id") or None,
+        cells.append(_Cell(i, kind, _source(c.get("source", c.get("input", ""))), grade_id(c),
                            c.get("attachments") if kind == "markdown" else None))  # fmt: skip
     if missing_ids and major == 4 and (minor or 0) >= 5:
         notes.append(f"{missing_ids} cells had no id")
     return cells, notes
-
-
-# ---- what a cell defines ---------------------------------------------------------------
-_DEF = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
-_ASSIGN = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)", re.M)
-
-
-def defined_names(source: str) -> set[str]:
-    """Top-level names a cell defines (functions, classes, assignments), lower-cased."""
-    names: set[str] = set()
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        names |= set(_DEF.findall(source)) | set(_ASSIGN.findall(source))
-        return {n.lower() for n in names}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for t in targets:
-                for n in ast.walk(t):
-                    if isinstance(n, ast.Name):
-                        names.add(n.id)
-    return {n.lower() for n in names}
 
 
 # ---- repair ------------------------------------------------------------------------------
@@ -163,11 +133,10 @@ class _Slot:
 def _slots(release: NotebookNode, reference: dict[str, str]) -> list[_Slot]:
     slots = []
     for i, cell in enumerate(release.cells):
-        meta = cell_meta(cell)
-        gid = meta.get("grade_id")
-        if meta.get("solution"):
+        gid = grade_id(cell)
+        if is_solution(cell):
             role = "solution"
-        elif meta.get("locked") or meta.get("grade"):
+        elif is_locked(cell):
             role = "locked"
         else:
             role = "plain"

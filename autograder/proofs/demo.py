@@ -3,15 +3,16 @@
 :func:`run_demo` turns the sample submissions into a zip of course-site downloads
 (``<Lastname>_<id>_<attempt>_<file>.ipynb``; one student has an older attempt that must be
 ignored, one uploaded ``Copy of <assignment> (1).ipynb``), then runs the instructor's
-pipeline on it exactly as for a class: ``collect`` (nbgrader zip_collect + repair),
-``autograde`` (parallel workers, sandboxed kernels), ``feedback``, ``export``. It prints the
-table of autograded scores per student and notebook and compares every grade cell with
-what that submission must get. Students:
+pipeline on it exactly as for a class (:func:`autograder.pipeline.run.grade_class`:
+collect with nbgrader zip_collect and repair, autograde in parallel sandboxed kernels,
+feedback, export). It prints the table of autograded scores per student and notebook and
+compares every grade cell with what that submission must get
+(:func:`autograder.proofs.verify.compare`). Students:
 
 * ``Reference``/``Blank``: the reference solution / the untouched release, every notebook;
 * ``Pack<n>``: the assignments' mistakes and alternatives (compatible ones share a
-  notebook, see :func:`autograder.sampling.pack_samples`; ``pack=False``: one student each);
-* one student per damaged or adversarial case (:mod:`autograder.cases`), on one assignment.
+  notebook, see :func:`autograder.proofs.build.pack_samples`; ``pack=False``: one student each);
+* one student per damaged or adversarial case (:mod:`autograder.proofs.cases`), on one assignment.
 """
 
 from __future__ import annotations
@@ -22,20 +23,21 @@ from pathlib import Path
 
 import nbformat
 
-from .cases import build_cases
-from .collect import CollectReport, collect
-from .course import Course
-from .grading import GradeResult, prepare_gradebook, scores
-from .pipeline import export, feedback, format_table, grading_report, run_autograde, score_table
-from .sampling import (
-    AssignmentSpec,
+from ..course import Course
+from ..pipeline.grade import prepare_gradebook
+from ..pipeline.report import format_collect, format_events, format_table, score_table
+from ..pipeline.run import ClassRun, grade_class
+from .build import (
     SampleCase,
     load_samples,
     packed_cases,
+    read_spec,
+    reference_case,
     release_of,
     sample_cases,
 )
-from .verify import CaseOutcome, fresh_course
+from .cases import build_cases
+from .verify import CaseOutcome, compare, fresh_course
 
 #: damaged/adversarial cases run on this assignment when present (cheapest first)
 TARGET_ORDER = ("kl_theory", "mnist_vae", "mmd_vae", "cifar10_vae", "celeba_vae")
@@ -52,14 +54,18 @@ class DemoStudent:
 class DemoResult:
     students: list[DemoStudent]
     outcomes: list[CaseOutcome]
-    collect: CollectReport
-    results: list[GradeResult]
+    run: ClassRun
     table: str
     work: Course
 
     @property
     def ok(self) -> bool:
         return all(o.ok for o in self.outcomes)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Student id -> demo label."""
+        return {s.student_id: s.label for s in self.students}
 
 
 def _camel(name: str) -> str:
@@ -82,11 +88,8 @@ def plan(course: Course, assignments: list[str], target: str | None, pack: bool,
         for case in build(course, assignment, releases[assignment]):
             student(_camel(case.student)).cases.append(case)
     target = target or next((a for a in TARGET_ORDER if a in assignments), assignments[0])
-    spec = AssignmentSpec.read(course, target)
-    others = {
-        a: c.notebook for a in assignments if a != target
-        for c in sample_cases(course, a, releases[a])[:1]  # that assignment's reference
-    }  # fmt: skip
+    spec = read_spec(course, target)
+    others = {a: reference_case(releases[a], read_spec(course, a)).notebook for a in assignments if a != target}
     paths = {"repo": str(course.root), "db": str(course.db_path), "submitted": str(course.submitted),
              "source": str(course.source / "{assignment}" / "{assignment}.ipynb")}  # fmt: skip
     for case in build_cases(releases[target], spec, load_samples(course, target), others, paths, toy=toy):
@@ -119,52 +122,31 @@ def run_demo(
     toy: bool = False,
     name: str = "demo",
 ) -> DemoResult:
-    """Plan, write the downloads, collect, autograde, feedback, export, compare."""
+    """Plan, write the downloads, grade them as a class, compare with the expected scores."""
     work = fresh_course(course, name)
     prepare_gradebook(work, assignments)
     students = plan(work, assignments, target, pack, toy)
     releases = {a: release_of(work, a) for a in assignments}
     downloads = write_downloads(students, releases, work.work / "downloads.zip")
-    report = collect(work, downloads, assignments)
-    results = run_autograde(work, assignments, jobs=jobs)
-    feedback(work, assignments)
-    export(work)
-    by_key = {(r.assignment, r.student): r for r in results}
-    outcomes = []
-    table_scores = {a: scores(work, a) for a in assignments}
-    expected_totals: dict[tuple[str, str], float] = {}
-    for s in students:
-        for case in s.cases:
-            cells = table_scores[case.assignment].get(s.student_id, {})
-            actual = {gid: cells[gid].auto_score if gid in cells else None for gid in case.expected}
-            outcomes.append(CaseOutcome(case, actual, by_key.get((case.assignment, s.student_id))))
-            expected_totals[(s.student_id, case.assignment)] = sum(case.expected.values())
+    run = grade_class(work, downloads, assignments, jobs=jobs, prepared=True)
+    outcomes = compare(work, [(s.student_id, case) for s in students for case in s.cases], run.results)
+    expected_totals = {(s.student_id, c.assignment): sum(c.expected.values()) for s in students for c in s.cases}
     labels = {s.student_id: f"{s.label} ({s.student_id})" for s in students}
     table = format_table(score_table(work, assignments), assignments, labels, expected_totals)
-    result = DemoResult(students, outcomes, report, results, table, work)
-    return result
+    return DemoResult(students, outcomes, run, table, work)
 
 
 def format_demo(result: DemoResult) -> str:
-    """The demo's printout: the score table, repairs, flags, grading events, verdict."""
-    ids = {s.student_id: s.label for s in result.students}
+    """The demo's printout: the score table, the collect report, grading events, verdict."""
+    labels = result.labels
     lines = ["Autograded scores (score/max; '!x' marks a score that should have been x):", result.table, ""]
-    lines.append("Repairs:")
-    for assignment, reports in result.collect.repairs.items():
-        for student, rep in sorted(reports.items()):
-            if rep.status != "ok":
-                lines.append(f"  {ids.get(student, student)}/{assignment}: {rep.line()}")
-    flagged = [
-        f"  {ids.get(s, s)}/{a}: " + "; ".join(f)
-        for a, per in result.collect.flags.items() for s, f in sorted(per.items()) if f
-    ]  # fmt: skip
-    if flagged:
-        lines += ["Flagged for a human look (grades unaffected):", *flagged]
-    events = grading_report(result.work, result.results)
+    lines += ["Collected (repairs, rejections, flags for a human look; grades unaffected by flags):",
+              format_collect(result.run.collect, labels)]  # fmt: skip
+    events = format_events(result.run.results, labels)
     if events:
-        lines += ["Grading events:", *[_relabel(line, ids) for line in events.splitlines()]]
-    if result.collect.skipped:
-        lines += ["Skipped files:", *[f"  {s}" for s in result.collect.skipped]]
+        lines += ["Grading events:", events]
+    peak = max((r.kernel_peak_mb for r in result.run.results), default=0.0)
+    lines.append(f"Largest grading kernel: {peak:.0f} MB resident")
     bad = [o for o in result.outcomes if not o.ok]
     lines.append("")
     for o in bad:
@@ -177,11 +159,5 @@ def format_demo(result: DemoResult) -> str:
         f"{n} submissions graded; {n - len(bad)} got exactly their expected score"
         + ("" if not bad else f", {len(bad)} did NOT")
     )
-    lines.append(f"grades.csv: {result.work.reports / 'grades.csv'}; feedback: {result.work.feedback}")
+    lines.append(f"grades.csv: {result.run.grades}; feedback: {result.work.feedback}")
     return "\n".join(lines)
-
-
-def _relabel(line: str, ids: dict[str, str]) -> str:
-    for sid, label in ids.items():
-        line = line.replace(f"  {sid}/", f"  {label}/")
-    return line

@@ -1,11 +1,15 @@
-"""Build the gradebook, autograde submissions with parallel workers, read the scores.
+"""The gradebook: build it, autograde submissions into it with parallel workers, read scores.
 
 Everything goes through nbgrader: ``generate_assignment`` (from ``solutions/`` into a
 scratch release folder, which fills the gradebook with the cells and points) and
 ``autograde`` per (student, assignment), each in a worker process. Workers share the
 sqlite gradebook (it waits for its lock, see :attr:`Course.db_url`). A submission whose
-autograde fails as a whole (it should not: :mod:`autograder.execute` catches hangs and
-crashes) gets zero on every cell and the reason in the report; the batch goes on.
+autograde fails as a whole (it should not: :mod:`autograder.sandbox.execute` catches hangs
+and crashes) gets zero on every cell and the reason in the report; the batch goes on.
+
+Issue 16 (faster grading) works here and in the sandbox: the workers of :func:`autograde`
+and the order of the pairs; ``autograde --shard k/N`` picks its pairs in
+:mod:`autograder.pipeline.shard`.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ import os
 import resource
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from .course import Course, nbgrader_config
-from .execute import SIDECAR_SUFFIX
+from ..course import Course
+from ..sandbox.execute import SIDECAR_SUFFIX
+from .settings import generate_assignment, nbgrader_api
 
 LOG = logging.getLogger("autograder")
 #: failures of the machine, not of the submission: autograde is tried again
@@ -44,40 +48,29 @@ class GradeResult:
     kernel_peak_mb: float = 0.0  # largest resident memory of a finished kernel of this worker
 
 
-def _api(course: Course):  # -> nbgrader.apps.NbGraderAPI
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    config = nbgrader_config(course, release=course.grading_release)
-    coursedir = CourseDirectory(config=config)
-    api = NbGraderAPI(coursedir=coursedir, config=config)
-    api.log.setLevel(logging.ERROR)
-    return api
+def grading_api(course: Course):  # -> nbgrader.apps.NbGraderAPI
+    """nbgrader's API on the course's gradebook and scratch release."""
+    return nbgrader_api(course, release=course.grading_release)
 
 
 def prepare_gradebook(course: Course, assignments: Iterable[str]) -> None:
     """Run ``nbgrader generate_assignment`` for each assignment into the scratch release.
 
-    This (re)creates the assignments' cells and points in the gradebook; it never
-    touches the committed ``notebooks/``.
+    This (re)creates the assignments' cells and points in the gradebook (cheap; safe to
+    repeat); it never touches the committed ``notebooks/``.
 
     Raises:
         RuntimeError: with nbgrader's log when an assignment cannot be generated.
     """
-    api = _api(course)
+    api = grading_api(course)
     for assignment in assignments:
         course.require(assignment)
-        result = api.generate_assignment(assignment, force=True, create=True)
-        if not result.get("success"):
-            raise RuntimeError(
-                f"nbgrader generate_assignment {assignment} failed:\n"
-                + result.get("error", "") + result.get("log", "")
-            )
+        generate_assignment(api, assignment)
 
 
 def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
     start, cpu0 = time.perf_counter(), _cpu_seconds()
-    api = _api(course)
+    api = grading_api(course)
     for attempt in range(1 + INFRA_RETRIES):
         try:
             result = api.autograde(assignment, student, force=True, create=True)
@@ -227,7 +220,3 @@ def scores(course: Course, assignment: str) -> dict[str, dict[str, CellScore]]:
     return table
 
 
-def write_results(path: Path, results: list[GradeResult]) -> None:
-    """Save grading results (timings, errors, events) as JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([asdict(r) for r in results], indent=1))

@@ -1,9 +1,10 @@
 """nbgrader's ``Execute`` preprocessor, hardened for untrusted submissions.
 
 :class:`GuardedExecute` replaces ``Execute`` in nbgrader's autograde pipeline (see
-:func:`autograder.course.apply_settings`). Differences:
+:func:`autograder.pipeline.settings.apply_settings`, which also gives it its timeouts).
+Differences:
 
-* kernels start in the sandbox (:class:`autograder.kernel.SandboxKernelManager`);
+* kernels start in the sandbox (:class:`autograder.sandbox.kernel.SandboxKernelManager`);
 * a cell that outlives the per-cell timeout (wall time *and* the kernel's CPU time, so a
   busy machine does not fail honest cells; or 4x the timeout in wall time) is
   interrupted; if it does not stop within
@@ -46,6 +47,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 
+from ..nb.cells import grade_id, is_test_cell
 from .kernel import SandboxKernelManager
 
 SIDECAR_SUFFIX = ".grading.json"
@@ -59,12 +61,6 @@ class KernelLost(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
-
-
-def is_test_cell(cell: NotebookNode) -> bool:
-    """An autograded test: a locked nbgrader grade cell with code that is no solution."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def with_sentinel(source: str, statement: str) -> str:
@@ -130,8 +126,7 @@ class GuardedExecute(Execute):
             self.log.warning("could not write the grading report: %s", e)
 
     def _event(self, index: int, cell: NotebookNode, kind: str, detail: str = "") -> None:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        self._events.append({"cell": index, "grade_id": grade_id, "kind": kind, "detail": detail})
+        self._events.append({"cell": index, "grade_id": grade_id(cell) or "", "kind": kind, "detail": detail})
 
     # ---- cell level ------------------------------------------------------------------
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:

@@ -2,7 +2,7 @@
 
 Each maker takes the release notebook, the assignment's :class:`AssignmentSpec` and its
 samples and returns a :class:`SampleCase`: the file as a student would upload it and the
-score it must get. Damaged files are either repairable (full marks, like the reference)
+score it must get (a new case is one more :class:`Maker` in :func:`makers`). Damaged files are either repairable (full marks, like the reference)
 or rejected (zero). Adversarial notebooks get exactly what their honest part earns.
 
 ``toy_only`` cases either wait for the per-cell timeout (a hang, an endless print) or break
@@ -22,7 +22,10 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from .sampling import AssignmentSpec, Sample, SampleCase, build_notebook, cell_meta
+from ..nb.cells import first_definition, grade_id, is_code_fill_in
+from ..nb.spec import AssignmentSpec
+from .build import SampleCase, build_notebook
+from .sample import Sample
 
 PDF_BYTES = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -50,7 +53,7 @@ def _zero(spec: AssignmentSpec) -> dict[str, float]:
 
 
 def _after_setup(nb: NotebookNode, *cells: NotebookNode) -> NotebookNode:
-    at = next((i for i, c in enumerate(nb.cells) if cell_meta(c).get("grade_id") == "setup"), 0)
+    at = next((i for i, c in enumerate(nb.cells) if grade_id(c) == "setup"), 0)
     for k, cell in enumerate(cells):
         nb.cells.insert(at + 1 + k, cell)
     return nb
@@ -80,7 +83,7 @@ def lost_metadata(release, spec, samples, others):
 def code_to_markdown(release, spec, samples, others):
     nb = _reference(release, spec)
     for cell in nb.cells:
-        if cell_meta(cell).get("solution") and cell.cell_type == "code":
+        if is_code_fill_in(cell):
             cell.cell_type = "markdown"
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
@@ -89,7 +92,7 @@ def code_to_markdown(release, spec, samples, others):
 
 def tests_deleted_duplicated(release, spec, samples, others):
     nb = _reference(release, spec)
-    tests = [i for i, c in enumerate(nb.cells) if cell_meta(c).get("grade_id") in spec.tests]
+    tests = [i for i, c in enumerate(nb.cells) if grade_id(c) in spec.tests]
     if len(tests) < 2:
         return None
     copy_of = copy.deepcopy(nb.cells[tests[-1]])
@@ -102,7 +105,7 @@ def tests_deleted_duplicated(release, spec, samples, others):
 def inserted_reordered(release, spec, samples, others):
     nb = _reference(release, spec)
     nb = _after_setup(nb, new_markdown_cell("My notes: remember the 1/2!"), new_code_cell("my_scratch = [1, 2, 3]\nprint(len(my_scratch))"))
-    sols = [i for i, c in enumerate(nb.cells) if cell_meta(c).get("solution") and c.cell_type == "code"]
+    sols = [i for i, c in enumerate(nb.cells) if is_code_fill_in(c)]
     if sols:  # move a fill-in to the very end, after its tests
         nb.cells.append(nb.cells.pop(sols[0]))
     return _case("inserted_reordered", spec, "damaged", "cells inserted, a fill-in moved below its tests", nb, _full(spec))
@@ -245,47 +248,31 @@ def escape(paths: dict[str, str]) -> Callable:
 
 def crash_in_answer(release, spec, samples, others):
     """The first fill-in function kills the kernel when a test calls it."""
-    first = next((g for g, c in spec.solutions.items() if c.cell_type == "code" and "def " in spec.reference_source(g)), None)
+    functions = {g: first_definition(spec.reference_source(g), "def") for g in spec.solutions if spec.is_code(g)}
+    first = next((g for g, name in functions.items() if name), None)
     if first is None:
         return None
-    code = spec.reference_source(first)
-    fname = code.split("def ", 1)[1].split("(", 1)[0]
+    code, fname = spec.reference_source(first), functions[first]
     bomb = f"{code}\n\n_honest_{fname} = {fname}\ndef {fname}(*args, **kwargs):\n    import os\n    os._exit(3)\n"
-    owned = _owned_tests(release, spec, first)
     nb = build_notebook(release, spec, {first: bomb})
     return _case("crash_in_answer", spec, "adversarial", f"{fname} calls os._exit when the tests call it",
-                 nb, spec.expected(frozenset(owned)))  # fmt: skip
-
-
-def _owned_tests(release: NotebookNode, spec: AssignmentSpec, grade_id: str) -> set[str]:
-    """Test cells between a fill-in and the next fill-in."""
-    owned: set[str] = set()
-    inside = False
-    for cell in release.cells:
-        meta = cell_meta(cell)
-        gid = meta.get("grade_id")
-        if meta.get("solution") and cell.cell_type == "code":
-            inside = gid == grade_id
-        elif inside and gid in spec.tests:
-            owned.add(gid)
-    return owned
+                 nb, spec.expected(spec.tests_owned_by([first])))  # fmt: skip
 
 
 def always_equal(release, spec, samples, others):
-    """Every fill-in function returns an object that equals anything."""
+    """Every fill-in function (or answer variable) is an object whose __eq__ is always true."""
     answers = {}
-    for gid, cell in spec.solutions.items():
+    for gid in spec.solutions:
+        if not spec.is_code(gid):
+            continue
         source = spec.reference_source(gid)
-        if cell.cell_type == "code" and source.lstrip().startswith("def "):
-            name = source.split("def ", 1)[1].split("(", 1)[0]
-            answers[gid] = ALWAYS_EQUAL + f"\ndef {name}(*args, **kwargs):\n    return AlwaysEqual()\n"
-        elif cell.cell_type == "code" and "=" in source:
-            target = source.split("=", 1)[0].strip()
-            answers[gid] = ALWAYS_EQUAL + f"\n{target} = AlwaysEqual()\n"
-    owned = set().union(*[_owned_tests(release, spec, g) for g in answers]) if answers else set()
+        if function := first_definition(source, "def"):
+            answers[gid] = ALWAYS_EQUAL + f"\ndef {function}(*args, **kwargs):\n    return AlwaysEqual()\n"
+        elif variable := first_definition(source, "assign"):
+            answers[gid] = ALWAYS_EQUAL + f"\n{variable} = AlwaysEqual()\n"
     nb = build_notebook(release, spec, answers)
     return _case("always_equal", spec, "adversarial", "answers are objects whose __eq__ is always true",
-                 nb, spec.expected(frozenset(owned)))  # fmt: skip
+                 nb, spec.expected(spec.tests_owned_by(answers)))  # fmt: skip
 
 
 def makers(paths: dict[str, str], toy: bool) -> list[Maker]:

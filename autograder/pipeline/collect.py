@@ -10,7 +10,8 @@ what the student uploaded, normally ``<assignment>.ipynb``). :func:`collect`:
    maps file names to student ids like nbgrader's ``FileNameCollectorPlugin`` (the regular
    expression below) and keeps only each student's latest attempt;
 3. keeps each file exactly as downloaded in ``originals/`` and writes the repaired
-   notebook (:mod:`autograder.repair`) to ``submitted/``, with a report per student.
+   notebook (:mod:`autograder.pipeline.repair`) to ``submitted/``, with a report per
+   student and the scan's flags (:mod:`autograder.pipeline.scan`).
 
 Files whose name does not fit, or whose assignment cannot be told, are listed and skipped.
 """
@@ -29,11 +30,12 @@ from pathlib import Path
 import nbformat
 from nbgrader.plugins import FileNameCollectorPlugin
 
-from .course import Course
-from .grading import zero_out
+from ..course import Course
+from ..nb.spec import AssignmentSpec
+from .grade import zero_out
 from .repair import RepairReport, repair
-from .sampling import AssignmentSpec
 from .scan import scan_notebook
+from .settings import nbgrader_config
 
 FILENAME = re.compile(
     r"^(?P<last_name>[^_]+)_(?:LATE_)?(?P<student_id>[A-Za-z0-9.-]+)_(?P<attempt>\d+)_(?P<file_id>.+)$"
@@ -127,8 +129,6 @@ def _safe_extract(archive: Path, target: Path) -> None:
 def _zip_collect(course: Course, assignment: str) -> None:
     from nbgrader.apps import ZipCollectApp
 
-    from .course import nbgrader_config
-
     config = nbgrader_config(course, release=course.grading_release)
     config.ZipCollectApp.collector_plugin = CourseSiteCollector
     config.ZipCollectApp.force = True
@@ -198,13 +198,13 @@ def _record_names(course: Course, names: dict[str, str]) -> None:
 
 def repair_all(course: Course, assignment: str) -> tuple[dict[str, RepairReport], dict[str, list[str]]]:
     """Repair every collected submission of ``assignment`` (from ``originals/``)."""
-    release = nbformat.read(course.grading_release / assignment / f"{assignment}.ipynb", as_version=4)
-    spec = AssignmentSpec.read(course, assignment)
+    release = nbformat.read(course.grading_release_notebook(assignment), as_version=4)
+    spec = AssignmentSpec.read(course.source_notebook(assignment))
     reference = {gid: spec.reference_source(gid) for gid in spec.solutions}
     others = {
         a: nbformat.read(p, as_version=4)
         for a in course.assignments() if a != assignment
-        and (p := course.grading_release / a / f"{a}.ipynb").is_file()
+        and (p := course.grading_release_notebook(a)).is_file()
     }  # fmt: skip
     repairs: dict[str, RepairReport] = {}
     flags: dict[str, list[str]] = {}

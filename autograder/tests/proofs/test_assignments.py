@@ -20,7 +20,7 @@ ASSIGNMENTS = COURSE.assignments()
 def demo(tmp_path_factory: pytest.TempPathFactory):
     if not ASSIGNMENTS:
         pytest.skip("no assignments yet")
-    from autograder.demo import run_demo
+    from autograder.proofs.demo import run_demo
 
     course = COURSE.with_work(tmp_path_factory.mktemp("course"))
     return run_demo(course, ASSIGNMENTS, jobs=2, pack=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.student_build import BEGIN, build_student_helpers, strip_fill_ins
+from autograder.pipeline.student_build import BEGIN, build_student_helpers, strip_fill_ins
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from autograder.course import Course
-from autograder.release import generate, release_differences
-from autograder.sampling import cell_meta
+from autograder.nb.cells import is_solution
+from autograder.pipeline.release import generate, release_differences
 
 COURSE = Course.default()
 ASSIGNMENTS = COURSE.assignments()
@@ -71,6 +71,6 @@ def test_toy_release_is_deterministic_and_clean(toy_course: Course, tmp_path: Pa
     assert first == second
     _check_release(toy_course.source_notebook("toy_vae"), tmp_path / "a" / "toy_vae" / "toy_vae.ipynb")
     rel = nbformat.read(tmp_path / "a" / "toy_vae" / "toy_vae.ipynb", as_version=4)
-    stubs = [c.source for c in rel.cells if cell_meta(c).get("solution")]
+    stubs = [c.source for c in rel.cells if is_solution(c)]
     assert any("raise NotImplementedError" in s for s in stubs) and any("YOUR ANSWER HERE" in s for s in stubs)
     assert not (tmp_path / "a" / "gradebook.db").exists()
