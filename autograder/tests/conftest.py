@@ -1,4 +1,4 @@
-"""Fixtures: the autograder's small test course (toy_vae, toy_quiz) and its demo run.
+"""Fixtures: the autograder's small test course (toy_vae, toy_quiz), a gradebook of it, its demo run.
 
 The demo over the test course runs once per session (about 30 notebooks, fast NumPy
 kernels, a 5 s cell timeout for the hanging ones); many tests read its results.
@@ -29,6 +29,16 @@ def make_toy_course(root: Path) -> Course:
 @pytest.fixture(scope="session")
 def toy_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     return make_toy_course(tmp_path_factory.mktemp("toy"))
+
+
+@pytest.fixture(scope="module")
+def toy_gradebook(toy_course: Course, tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """The test course with its own working folder, gradebook and scratch releases."""
+    from autograder.pipeline.grade import prepare_gradebook
+
+    course = toy_course.with_work(tmp_path_factory.mktemp("gradebook"))
+    prepare_gradebook(course, TOY)
+    return course
 
 
 @pytest.fixture(scope="session")

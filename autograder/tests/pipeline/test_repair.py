@@ -10,8 +10,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograder.course import Course
-from autograder.nb.cells import defined_names, nbgrader_meta
-from autograder.pipeline.collect import assignment_of, parse_name
+from autograder.nb.cells import nbgrader_meta
 from autograder.pipeline.release import generate
 from autograder.pipeline.repair import repair
 from autograder.proofs.build import build_notebook, read_spec
@@ -139,29 +138,3 @@ def test_nbformat3_is_converted(toy) -> None:
     out, report = repair(old, releases["toy_vae"], reference)
     assert report.status == "repaired" and "nbformat 3" in report.notes[0]
     assert _answers(out) == _answers(nb)
-
-
-def test_defined_names() -> None:
-    assert defined_names("def f(x):\n    return x\nclass Sampling: pass\nANSWER_Q1 = 'B'") == {"f", "sampling", "answer_q1"}
-    assert defined_names("def broken(:\n    pass\nY = 3") == {"broken", "y"}
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("Smith_12345_2_mnist_vae.ipynb", {"last_name": "Smith", "student_id": "12345", "attempt": "2", "file_id": "mnist_vae.ipynb"}),
-        ("O'Neil_s987_10_Copy of mnist_vae (1).ipynb", {"last_name": "O'Neil", "student_id": "s987", "attempt": "10", "file_id": "Copy of mnist_vae (1).ipynb"}),
-        ("Smith_LATE_12345_3_kl_theory.ipynb", {"last_name": "Smith", "student_id": "12345", "attempt": "3", "file_id": "kl_theory.ipynb"}),
-    ],
-)  # fmt: skip
-def test_course_site_names(name: str, expected: dict) -> None:
-    assert parse_name(name) == expected
-
-
-def test_course_site_names_rejected_and_routing() -> None:
-    assert parse_name("mnist_vae.ipynb") is None
-    assert parse_name("notes.txt") is None
-    names = ["mnist_vae", "cifar10_vae", "mmd_vae", "celeba_vae", "kl_theory"]
-    assert assignment_of("Copy of mnist_vae (1).ipynb", names) == "mnist_vae"
-    assert assignment_of("MMD_VAE-final.ipynb", names) == "mmd_vae"
-    assert assignment_of("homework.ipynb", names) is None

@@ -137,3 +137,25 @@ def test_demo_table_lists_every_student(toy_demo) -> None:
         assert f"{s.label} ({s.student_id})" in toy_demo.table
     assert "!" not in toy_demo.table.split("\n", 2)[2]
 
+
+def test_plan_and_downloads(toy_gradebook, tmp_path) -> None:
+    """Who submits what, and the zip of course-site downloads the demo grades (no grading here)."""
+    import zipfile
+
+    from autograder.proofs.build import release_of
+    from autograder.proofs.demo import plan, write_downloads
+
+    students = plan(toy_gradebook, ["toy_vae", "toy_quiz"], "toy_vae", pack=True, toy=True)
+    labels = [s.label for s in students]
+    assert labels[:2] == ["Reference", "Blank"] and "Pack1" in labels
+    assert {"LostMetadata", "Hang", "EscapeAttempts"} <= set(labels)
+    assert len({s.student_id for s in students}) == len(students)
+    by_label = {s.label: s for s in students}
+    assert [c.assignment for c in by_label["Reference"].cases] == ["toy_vae", "toy_quiz"]
+    assert [c.assignment for c in by_label["Hang"].cases] == ["toy_vae"]  # cases on the target only
+    releases = {a: release_of(toy_gradebook, a) for a in ("toy_vae", "toy_quiz")}
+    names = zipfile.ZipFile(write_downloads(students, releases, tmp_path / "d.zip")).namelist()
+    ref, pack1 = by_label["Reference"].student_id, by_label["Pack1"].student_id
+    assert f"Reference_{ref}_1_toy_vae.ipynb" in names and f"Reference_{ref}_2_toy_vae.ipynb" in names
+    assert f"Pack1_{pack1}_2_Copy of toy_vae (1).ipynb" in names
+    assert len(names) == sum(len(s.cases) for s in students) + len(by_label["Reference"].cases)
