@@ -218,5 +218,3 @@ def scores(course: Course, assignment: str) -> dict[str, dict[str, CellScore]]:
                     )
             table[submission.student.id] = cells
     return table
-
-

@@ -23,7 +23,7 @@ from traitlets import Bool, Dict, Integer, List, Unicode
 
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 #: the limits every grading kernel gets unless configured otherwise
-MEMORY_MB = 3072
+MEMORY_MB = 2048
 CPU_SECONDS = 900
 FILE_MB = 256
 
