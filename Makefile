@@ -8,7 +8,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit nbval release samples bench bench-grading student-helpers mnist-demo fullscale
+.PHONY: all install demo test lint unit nbval release samples bench bench-grading bench-memory student-helpers mnist-demo fullscale
 
 all: install demo
 
@@ -46,6 +46,10 @@ fullscale:
 
 bench-grading:
 	$(PYTHON) benchmarks/grading.py --students 4 --jobs 1 2 4
+
+# Peak data segment and resident memory of each assignment's grading kernel (the sandbox's limit).
+bench-memory:
+	$(PYTHON) benchmarks/kernel_memory.py
 
 lint:
 	$(PYTHON) -m ruff check .

@@ -1,4 +1,11 @@
-"""``python -m autograder``: the instructors' commands (a thin layer over nbgrader)."""
+"""``python -m autograder``: the instructors' commands (a thin layer over nbgrader).
+
+Each command parses its arguments, calls one function of :mod:`autograder.pipeline` or
+:mod:`autograder.proofs` and prints what it returns; nothing else happens here. Imports are
+inside the commands, so ``--help`` stays fast. Issue 11's ``publish``, issue 13's ``status``
+and ``formgrader`` and issue 16's ``autograde --shard k/N`` are more commands here, each
+calling its pipeline module (``publish``, ``handgrade``, ``shard``).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ def _env() -> None:
 
 
 def cmd_release(args: argparse.Namespace, course: Course) -> int:
-    from .release import release
+    from .pipeline.release import release
 
     for path in release(course, _assignments(course, args.assignments)):
         print(f"released {path.relative_to(course.root) if path.is_relative_to(course.root) else path}")
@@ -37,7 +44,7 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_check_release(args: argparse.Namespace, course: Course) -> int:
-    from .release import release_differences
+    from .pipeline.release import release_differences
 
     problems = [p for a in _assignments(course, args.assignments) for p in release_differences(course, a)]
     print("\n".join(problems) if problems else "notebooks/ are up to date")
@@ -45,7 +52,7 @@ def cmd_check_release(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_samples(args: argparse.Namespace, course: Course) -> int:
-    from .verify import format_run, run_samples
+    from .proofs.verify import format_run, run_samples
 
     run = run_samples(course, _assignments(course, args.assignments), jobs=args.jobs, pack=args.pack)
     print(format_run(run, verbose=not args.quiet))
@@ -53,45 +60,36 @@ def cmd_samples(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_collect(args: argparse.Namespace, course: Course) -> int:
-    from .collect import collect
-    from .pipeline import ensure_gradebook
+    from .pipeline.collect import collect
+    from .pipeline.grade import prepare_gradebook
+    from .pipeline.report import format_collect
 
     assignments = _assignments(course, args.assignments)
-    ensure_gradebook(course, assignments)
-    report = collect(course, args.path, assignments, only=args.assignment)
-    _print_collect(report)
+    prepare_gradebook(course, assignments)
+    print(format_collect(collect(course, args.path, assignments, only=args.assignment)))
     return 0
-
-
-def _print_collect(report) -> None:  # noqa: ANN001
-    for assignment, reports in report.repairs.items():
-        counts = {k: sum(r.status == k for r in reports.values()) for k in ("ok", "repaired", "rejected")}
-        print(f"{assignment}: {len(reports)} submissions ({counts['repaired']} repaired, {counts['rejected']} rejected)")
-        for student, rep in sorted(reports.items()):
-            if rep.status != "ok":
-                print(f"  {student}: {rep.line()}")
-        for student, flags in sorted(report.flags.get(assignment, {}).items()):
-            if flags:
-                print(f"  {student}: FLAGGED " + "; ".join(flags))
-    for line in report.skipped:
-        print(f"skipped {line}")
 
 
 def cmd_autograde(args: argparse.Namespace, course: Course) -> int:
-    from .pipeline import ensure_gradebook, grading_report, run_autograde
+    from .pipeline.grade import prepare_gradebook
+    from .pipeline.report import format_events
+    from .pipeline.run import run_autograde
 
     assignments = _assignments(course, args.assignments)
-    ensure_gradebook(course, assignments)
+    prepare_gradebook(course, assignments)
     results = run_autograde(course, assignments, jobs=args.jobs)
     print(f"autograded {len(results)} notebooks")
-    events = grading_report(course, results)
-    if events:
-        print("grading events:\n" + events)
+    _print_events(format_events(results))
     return 0
 
 
+def _print_events(events: str) -> None:
+    if events:
+        print("grading events:\n" + events)
+
+
 def cmd_feedback(args: argparse.Namespace, course: Course) -> int:
-    from .pipeline import feedback
+    from .pipeline.run import feedback
 
     files = feedback(course, _assignments(course, args.assignments))
     print(f"{len(files)} feedback files under {course.feedback}")
@@ -99,7 +97,8 @@ def cmd_feedback(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_export(args: argparse.Namespace, course: Course) -> int:
-    from .pipeline import export, format_table, score_table
+    from .pipeline.export import export
+    from .pipeline.report import format_table, score_table
 
     path = export(course, args.to)
     assignments = _assignments(course, [])
@@ -109,35 +108,22 @@ def cmd_export(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_all(args: argparse.Namespace, course: Course) -> int:
-    from .collect import collect
-    from .pipeline import (
-        ensure_gradebook,
-        export,
-        feedback,
-        format_table,
-        grading_report,
-        run_autograde,
-        score_table,
-    )
+    from .pipeline.report import format_collect, format_events, format_table, score_table
+    from .pipeline.run import grade_class
 
     assignments = _assignments(course, args.assignments)
-    ensure_gradebook(course, assignments)
-    report = collect(course, args.path, assignments, only=args.assignment)
-    _print_collect(report)
-    results = run_autograde(course, assignments, jobs=args.jobs)
-    events = grading_report(course, results)
-    if events:
-        print("grading events:\n" + events)
-    feedback(course, assignments)
-    path = export(course, args.to)
-    print(format_table(score_table(course, assignments), assignments, labels=report.names and {
-        s: f"{n} ({s})" for s, n in report.names.items()}))
-    print(f"wrote {path}; feedback under {course.feedback}")
+    run = grade_class(course, args.path, assignments, jobs=args.jobs, only=args.assignment, to=args.to,
+                      on_collected=lambda report: print(format_collect(report), flush=True))  # fmt: skip
+    _print_events(format_events(run.results))
+    names = run.collect.names
+    print(format_table(score_table(course, assignments), assignments,
+                       labels=names and {s: f"{n} ({s})" for s, n in names.items()}))  # fmt: skip
+    print(f"wrote {run.grades}; feedback under {course.feedback}")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace, course: Course) -> int:
-    from .demo import format_demo, run_demo
+    from .proofs.demo import format_demo, run_demo
 
     result = run_demo(course, _assignments(course, args.assignments), jobs=args.jobs,
                       target=args.target, pack=not args.no_pack)  # fmt: skip
@@ -146,7 +132,7 @@ def cmd_demo(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_student_helpers(args: argparse.Namespace, course: Course) -> int:
-    from .student_build import build_student_helpers
+    from .pipeline.student_build import build_student_helpers
 
     out, stripped = build_student_helpers(course.root / "helpers", args.out, keep=set(args.keep))
     print(f"wrote {out} with {len(stripped)} fill-ins replaced by NotImplementedError: {', '.join(stripped)}")

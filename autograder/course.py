@@ -1,11 +1,13 @@
-"""Where the course's files live, and the nbgrader configuration built from that.
+"""Where the course's files live, and the course-wide settings every command shares.
 
 One :class:`Course` describes a course on disk: the instructor sources (``solutions/``),
 the student releases (``notebooks/``), the sample submissions (``autograder/samples/``) and
 the working directory with the student data (``autograder/course/`` by default, git-ignored;
-``VAECOURSE_COURSE_DIR`` moves it). :func:`apply_settings` turns it into nbgrader settings;
-``autograder/nbgrader_config.py`` and every command of ``python -m autograder`` use it, so the
-plain ``nbgrader`` commands and ours see the same configuration.
+``VAECOURSE_COURSE_DIR`` moves it). :func:`autograder.pipeline.settings.apply_settings` turns
+it into nbgrader settings; ``autograder/nbgrader_config.py`` and every command of
+``python -m autograder`` start from :meth:`Course.default`, so the plain ``nbgrader`` commands
+and ours see the same course. (Issue 11's ``course.toml``, read by both, belongs in
+:meth:`Course.default`.) This module imports nothing else of the autograder.
 
 Working directory layout (all outside git)::
 
@@ -25,11 +27,9 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from traitlets.config import Config
-
-from . import ASSIGNMENTS
-
 REPO = Path(__file__).resolve().parent.parent
+#: the course's assignments (nbgrader ids), in course order
+ASSIGNMENTS: tuple[str, ...] = ("mnist_vae", "cifar10_vae", "mmd_vae", "celeba_vae", "kl_theory")
 COURSE_DIR_ENV = "VAECOURSE_COURSE_DIR"
 CELL_TIMEOUT_ENV = "VAECOURSE_CELL_TIMEOUT"
 #: Seconds one cell may run while grading (grading profile: cells take seconds, training
@@ -37,6 +37,15 @@ CELL_TIMEOUT_ENV = "VAECOURSE_CELL_TIMEOUT"
 DEFAULT_CELL_TIMEOUT = 60
 #: The profile the kernels grade in (tiny data, few steps).
 GRADING_PROFILE = "ci"
+#: Environment of every grading kernel (the grader's ``VAECOURSE_DATA`` is added when set).
+KERNEL_ENV: dict[str, str] = {
+    "VAECOURSE_PROFILE": GRADING_PROFILE,
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "MPLBACKEND": "Agg",
+    "PYTHONHASHSEED": "0",
+    "PYTHONWARNINGS": "ignore",
+}
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 
@@ -114,6 +123,10 @@ class Course:
     def release_notebook(self, assignment: str) -> Path:
         return self.release / assignment / f"{assignment}.ipynb"
 
+    def grading_release_notebook(self, assignment: str) -> Path:
+        """The release generated into the scratch folder with the gradebook."""
+        return self.grading_release / assignment / f"{assignment}.ipynb"
+
     def assignments(self) -> list[str]:
         """Assignments with a source notebook, in course order (unknown ones last, sorted)."""
         found = sorted(
@@ -136,83 +149,3 @@ def cell_timeout() -> int:
     """Per-cell grading timeout in seconds (``VAECOURSE_CELL_TIMEOUT`` overrides)."""
     value = os.environ.get(CELL_TIMEOUT_ENV, "").strip()
     return int(value) if value else DEFAULT_CELL_TIMEOUT
-
-
-_REGEX_SPECIAL = set("+*?()[]{}^$|\\")
-
-
-def check_folder_names(course: Course, *extra: Path) -> None:
-    """Refuse folders that nbgrader cannot use, with a message that says why.
-
-    nbgrader matches the submitted and autograded notebooks' paths with regular expressions
-    built from these absolute folders without escaping them, so a folder name holding, e.g.,
-    ``+`` or ``(`` would make every submission "not found".
-    """
-    for path in (course.source, course.release, course.submitted, course.autograded,
-                 course.feedback, *extra):
-        bad = sorted(_REGEX_SPECIAL & set(str(path)))
-        if bad:
-            raise ValueError(
-                f"nbgrader cannot use the folder {path}: its name contains {' '.join(bad)}, "
-                "which nbgrader reads as regular-expression syntax. Move the course or set "
-                f"{COURSE_DIR_ENV} to a folder whose path has none of {' '.join(sorted(_REGEX_SPECIAL))}."
-            )
-
-
-def apply_settings(c: Config, course: Course, *, release: Path | None = None) -> Config:
-    """Write the course's nbgrader settings into ``c`` and return it.
-
-    ``release`` replaces the release folder (grading builds its gradebook from the sources
-    into a scratch folder, so it never touches the committed ``notebooks/``).
-    """
-    from .execute import GuardedExecute  # nbgrader imports are heavy: only when needed
-
-    check_folder_names(course, *([release] if release else []))
-    course.work.mkdir(parents=True, exist_ok=True)
-    cd = c.CourseDirectory
-    # absolute folders: nbgrader joins them onto its root, which leaves absolute paths as is
-    cd.root = str(course.root)
-    cd.course_id = course.course_id
-    cd.source_directory = str(course.source)
-    cd.release_directory = str(release or course.release)
-    cd.submitted_directory = str(course.submitted)
-    cd.autograded_directory = str(course.autograded)
-    cd.feedback_directory = str(course.feedback)
-    cd.db_url = course.db_url
-    c.ClearSolutions.code_stub = {"python": CODE_STUB}
-    c.ClearSolutions.text_stub = TEXT_STUB
-    # a deleted test cell comes back from the gradebook instead of being lost
-    c.OverwriteCells.add_missing_cells = True
-    # zip_collect joins this one onto the root as text: it must be relative
-    c.ZipCollectApp.downloaded_directory = os.path.relpath(course.downloaded, course.root)
-    # execution: our Execute (restarts dead/hung kernels, caps output, checks that every
-    # test really ran) in a sandboxed kernel, with a per-cell timeout for the ci profile
-    c.Autograde.autograde_preprocessors = [
-        GuardedExecute if p.__name__ == "Execute" else p
-        for p in _default_autograde_preprocessors()
-    ]
-    c.GuardedExecute.timeout = cell_timeout()
-    c.GuardedExecute.startup_timeout = 180  # a busy machine starts kernels slowly
-    # feedback shows the student's outputs and the test messages, not the hidden test code
-    c.GenerateFeedback.preprocessors = _feedback_preprocessors()
-    c.LimitOutput.max_lines = 200
-    c.LimitOutput.max_traceback = 60
-    return c
-
-
-def _feedback_preprocessors() -> list[type]:
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
-
-    return [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
-
-
-def _default_autograde_preprocessors() -> list[type]:
-    from nbgrader.converters.autograde import Autograde
-
-    return list(Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default())
-
-
-def nbgrader_config(course: Course, *, release: Path | None = None) -> Config:
-    """A fresh traitlets ``Config`` with the course's settings."""
-    return apply_settings(Config(), course, release=release)

@@ -1,7 +1,8 @@
 """nbgrader configuration of the VAE course.
 
-The settings live in ``autograder/course.py`` (one source of truth for ``python -m autograder``
-and for plain nbgrader). To use nbgrader's own commands, run them from this folder
+The settings live in ``autograder/pipeline/settings.py`` (one source of truth for
+``python -m autograder`` and for plain nbgrader), the course's folders in
+``autograder/course.py``. To use nbgrader's own commands, run them from this folder
 (nbgrader reads ``nbgrader_config.py`` from the working directory), e.g.::
 
     cd autograder && nbgrader generate_assignment mnist_vae --force
@@ -20,7 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from autograder.course import Course, apply_settings  # noqa: E402
+from autograder.course import Course  # noqa: E402
+from autograder.pipeline.settings import apply_settings  # noqa: E402
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 apply_settings(c, Course.default())

@@ -21,19 +21,14 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.course import Course  # noqa: E402
-from autograder.grading import autograde, prepare_gradebook, scores  # noqa: E402
-from autograder.sampling import (  # noqa: E402
-    AssignmentSpec,
-    SampleCase,
-    build_notebook,
-    release_of,
-    write_submission,
-)
+from autograder.pipeline.grade import autograde, prepare_gradebook, scores  # noqa: E402
+from autograder.proofs.build import read_spec, reference_case, release_of, write_submission  # noqa: E402
 
 
 def _cpu() -> float:
@@ -47,10 +42,9 @@ def run(course: Course, assignments: list[str], students: int, jobs: int) -> dic
         work = course.with_work(Path(tmp))
         prepare_gradebook(work, assignments)
         for a in assignments:
-            spec = AssignmentSpec.read(work, a)
-            nb = build_notebook(release_of(work, a), spec, {})
+            reference = reference_case(release_of(work, a), read_spec(work, a))
             for k in range(students):
-                write_submission(work, SampleCase(f"s{k:03d}", a, "reference", "", nb, {}))
+                write_submission(work, replace(reference, student=f"s{k:03d}"))
         pairs = [(a, f"s{k:03d}") for k in range(students) for a in assignments]
         start, cpu0 = time.perf_counter(), _cpu()
         results = autograde(work, pairs, jobs=jobs)

@@ -1,4 +1,4 @@
-"""Fixtures: the autograder's small test course (toy_vae, toy_quiz) and its demo run.
+"""Fixtures: the autograder's small test course (toy_vae, toy_quiz), a gradebook of it, its demo run.
 
 The demo over the test course runs once per session (about 30 notebooks, fast NumPy
 kernels, a 5 s cell timeout for the hanging ones); many tests read its results.
@@ -31,9 +31,19 @@ def toy_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     return make_toy_course(tmp_path_factory.mktemp("toy"))
 
 
+@pytest.fixture(scope="module")
+def toy_gradebook(toy_course: Course, tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """The test course with its own working folder, gradebook and scratch releases."""
+    from autograder.pipeline.grade import prepare_gradebook
+
+    course = toy_course.with_work(tmp_path_factory.mktemp("gradebook"))
+    prepare_gradebook(course, TOY)
+    return course
+
+
 @pytest.fixture(scope="session")
 def toy_demo(toy_course: Course):  # -> DemoResult
-    from autograder.demo import run_demo
+    from autograder.proofs.demo import run_demo
 
     old = os.environ.get("VAECOURSE_CELL_TIMEOUT")
     os.environ["VAECOURSE_CELL_TIMEOUT"] = "5"  # the hang/flood cases wait for it

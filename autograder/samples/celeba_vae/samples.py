@@ -9,7 +9,7 @@ claim that inference is always intractable) and the previous version's key of th
 review, which described other code than the original's (issue 14).
 """
 
-from autograder.sampling import Sample
+from autograder.proofs.sample import Sample
 
 # grade cells
 DEC_SHAPE, DEC_LAYERS = "test_Decoder_shape", "test_Decoder_layers"

@@ -4,7 +4,7 @@ Each sample replaces some solution cells (by grade_id) of the release notebook; 
 get the reference code. ``fails`` lists the grade cells that must lose all their points.
 """
 
-from autograder.sampling import Sample, function_cell
+from autograder.proofs.sample import Sample, function_cell
 
 KERNEL, MMD, LOSS, ACTIVE = "gaussian_kernel", "mmd", "mmd_loss", "active_units"
 T_KERNEL, T_MMD, T_PROPS = "test_gaussian_kernel", "test_mmd", "test_mmd_properties"

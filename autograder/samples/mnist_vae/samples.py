@@ -9,7 +9,7 @@ mistake only costs the points of its own fill-in.
 
 from textwrap import dedent, indent
 
-from autograder.sampling import Sample
+from autograder.proofs.sample import Sample
 
 # The first lines of each solution cell (what the release shows above "YOUR CODE HERE").
 HEADERS = {

@@ -1,0 +1,220 @@
+"""The gradebook: build it, autograde submissions into it with parallel workers, read scores.
+
+Everything goes through nbgrader: ``generate_assignment`` (from ``solutions/`` into a
+scratch release folder, which fills the gradebook with the cells and points) and
+``autograde`` per (student, assignment), each in a worker process. Workers share the
+sqlite gradebook (it waits for its lock, see :attr:`Course.db_url`). A submission whose
+autograde fails as a whole (it should not: :mod:`autograder.sandbox.execute` catches hangs
+and crashes) gets zero on every cell and the reason in the report; the batch goes on.
+
+Issue 16 (faster grading) works here and in the sandbox: the workers of :func:`autograde`
+and the order of the pairs; ``autograde --shard k/N`` picks its pairs in
+:mod:`autograder.pipeline.shard`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import resource
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..course import Course
+from ..sandbox.execute import SIDECAR_SUFFIX
+from .settings import generate_assignment, nbgrader_api
+
+LOG = logging.getLogger("autograder")
+#: failures of the machine, not of the submission: autograde is tried again
+INFRA_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info", "database is locked")
+INFRA_RETRIES = 2
+
+
+@dataclass
+class GradeResult:
+    """The outcome of autograding one student's notebook of one assignment."""
+
+    student: str
+    assignment: str
+    success: bool
+    seconds: float
+    cpu_seconds: float = 0.0
+    error: str = ""
+    events: list[dict] = field(default_factory=list)
+    restarts: int = 0
+    kernel_peak_mb: float = 0.0  # largest resident memory of a finished kernel of this worker
+
+
+def grading_api(course: Course):  # -> nbgrader.apps.NbGraderAPI
+    """nbgrader's API on the course's gradebook and scratch release."""
+    return nbgrader_api(course, release=course.grading_release)
+
+
+def prepare_gradebook(course: Course, assignments: Iterable[str]) -> None:
+    """Run ``nbgrader generate_assignment`` for each assignment into the scratch release.
+
+    This (re)creates the assignments' cells and points in the gradebook (cheap; safe to
+    repeat); it never touches the committed ``notebooks/``.
+
+    Raises:
+        RuntimeError: with nbgrader's log when an assignment cannot be generated.
+    """
+    api = grading_api(course)
+    for assignment in assignments:
+        course.require(assignment)
+        generate_assignment(api, assignment)
+
+
+def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
+    api = grading_api(course)
+    for attempt in range(1 + INFRA_RETRIES):
+        try:
+            result = api.autograde(assignment, student, force=True, create=True)
+        except Exception as e:  # noqa: BLE001 (a student's notebook must never stop the batch)
+            result = {"success": False, "error": repr(e)}
+        text = (result.get("error") or "") + (result.get("log") or "")
+        if result.get("success") or not any(m in text for m in INFRA_ERRORS):
+            break
+        LOG.warning("%s/%s: the kernel did not start (attempt %d); retrying", student, assignment, attempt + 1)
+    outcome = GradeResult(
+        student=student,
+        assignment=assignment,
+        success=bool(result.get("success")),
+        seconds=time.perf_counter() - start,
+        cpu_seconds=_cpu_seconds() - cpu0,
+        error="" if result.get("success") else _short(result.get("error", "") + result.get("log", "")),
+        kernel_peak_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    )
+    sidecar = course.autograded / student / assignment / f"{assignment}{SIDECAR_SUFFIX}"
+    if sidecar.is_file():
+        info = json.loads(sidecar.read_text())
+        outcome.events, outcome.restarts = info.get("events", []), info.get("restarts", 0)
+    if not outcome.success:
+        zero_out(course, assignment, student, outcome.error)
+    return outcome
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (the kernels)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _short(text: str, limit: int = 3000) -> str:
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def zero_out(course: Course, assignment: str, student: str, reason: str) -> None:
+    """Give zero on every cell of a submission nbgrader could not grade."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    _quiet()
+    try:
+        with Gradebook(course.db_url, course.course_id) as gb:
+            gb.update_or_create_student(student)
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                submission = gb.add_submission(assignment, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+    except Exception as e:  # noqa: BLE001 (report, never stop the batch)
+        LOG.error("%s/%s: could not record the zero in the gradebook: %s", student, assignment, e)
+        return
+    LOG.warning("%s/%s gets zero: %s", student, assignment, reason[-300:])
+
+
+def _quiet() -> None:
+    """nbgrader's gradebook emits SQLAlchemy warnings about its own sessions: hide them."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+
+
+def _worker(args: tuple[Course, str, str]) -> GradeResult:
+    _quiet()
+    course, assignment, student = args
+    return _grade_one(course, assignment, student)
+
+
+def autograde(
+    course: Course,
+    pairs: Iterable[tuple[str, str]],
+    jobs: int = 1,
+    progress: Callable[[GradeResult], None] | None = None,
+) -> list[GradeResult]:
+    """Autograde ``(assignment, student)`` pairs with ``jobs`` worker processes.
+
+    The gradebook must know the assignments (:func:`prepare_gradebook`). Results come back
+    in completion order; ``progress`` is called with each.
+    """
+    from tqdm.auto import tqdm
+
+    work = [(course, a, s) for a, s in pairs]
+    results: list[GradeResult] = []
+    bar = tqdm(total=len(work), desc="autograde", unit="nb", disable=None)
+    try:
+        if jobs <= 1 or len(work) <= 1:
+            iterator: Iterable[GradeResult] = map(_worker, work)
+            for result in iterator:
+                results.append(result)
+                bar.update()
+                if progress:
+                    progress(result)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with context.Pool(min(jobs, len(work)), maxtasksperchild=8) as pool:
+                for result in pool.imap_unordered(_worker, work, chunksize=1):
+                    results.append(result)
+                    bar.update()
+                    if progress:
+                        progress(result)
+    finally:
+        bar.close()
+    return results
+
+
+@dataclass
+class CellScore:
+    """One grade cell of one submission."""
+
+    grade_id: str
+    auto_score: float | None
+    max_score: float
+    manual: bool  # graded by hand (written answers)
+
+
+def scores(course: Course, assignment: str) -> dict[str, dict[str, CellScore]]:
+    """``{student: {grade_id: CellScore}}`` from the gradebook, for one assignment."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    table: dict[str, dict[str, CellScore]] = {}
+    with Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            found = gb.find_assignment(assignment)
+        except MissingEntry:
+            return table
+        manual_cells = {
+            c.name for nb in found.notebooks for c in nb.grade_cells if c.cell_type == "markdown"
+        }
+        for submission in found.submissions:
+            cells: dict[str, CellScore] = {}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    cells[grade.name] = CellScore(
+                        grade.name,
+                        grade.auto_score,
+                        float(grade.max_score),
+                        grade.name in manual_cells,
+                    )
+            table[submission.student.id] = cells
+    return table

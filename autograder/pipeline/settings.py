@@ -1,0 +1,158 @@
+"""The course's nbgrader settings, and the one way to get an ``NbGraderAPI`` from them.
+
+:func:`apply_settings` writes everything nbgrader needs to know about the course into a
+traitlets ``Config``: the folders of a :class:`~autograder.course.Course`, the stubs that
+replace solutions, the hardened ``Execute`` (:class:`~autograder.sandbox.execute.GuardedExecute`)
+in a sandboxed kernel with the course's kernel settings, and the feedback preprocessors.
+``autograder/nbgrader_config.py`` (plain ``nbgrader`` commands) and every command of
+``python -m autograder`` go through it. :func:`nbgrader_api` and :func:`generate_assignment`
+are the only places that build an ``NbGraderAPI`` and run ``generate_assignment``.
+
+Issue 11 (grading kernels import a per-assignment student build of the helpers package)
+changes :func:`kernel_reads`: it gives the kernels their read-only paths.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+from traitlets.config import Config
+
+from ..course import CODE_STUB, COURSE_DIR_ENV, KERNEL_ENV, TEXT_STUB, Course, cell_timeout
+from ..sandbox.execute import GuardedExecute
+
+_REGEX_SPECIAL = set("+*?()[]{}^$|\\")
+
+
+def check_folder_names(course: Course, *extra: Path) -> None:
+    """Refuse folders that nbgrader cannot use, with a message that says why.
+
+    nbgrader matches the submitted and autograded notebooks' paths with regular expressions
+    built from these absolute folders without escaping them, so a folder name holding, e.g.,
+    ``+`` or ``(`` would make every submission "not found".
+    """
+    for path in (course.source, course.release, course.submitted, course.autograded,
+                 course.feedback, *extra):  # fmt: skip
+        bad = sorted(_REGEX_SPECIAL & set(str(path)))
+        if bad:
+            raise ValueError(
+                f"nbgrader cannot use the folder {path}: its name contains {' '.join(bad)}, "
+                "which nbgrader reads as regular-expression syntax. Move the course or set "
+                f"{COURSE_DIR_ENV} to a folder whose path has none of {' '.join(sorted(_REGEX_SPECIAL))}."
+            )
+
+
+def package_dir(name: str) -> str | None:
+    """The folder of an importable package, without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return str(Path(next(iter(spec.submodule_search_locations))).resolve())
+
+
+def kernel_reads() -> list[str]:
+    """Read-only paths of a grading kernel: the helpers package, the data, the data cache."""
+    helpers = package_dir("vaecourse")
+    # the folder on sys.path that holds the package (an editable install adds helpers/src)
+    reads = [str(Path(helpers).parent) if helpers else None]
+    for var in ("VAECOURSE_DATA", "VAECOURSE_CACHE"):
+        if os.environ.get(var):
+            reads.append(str(Path(os.environ[var]).expanduser().resolve()))
+    if not os.environ.get("VAECOURSE_CACHE"):
+        reads.append(str(Path.home() / ".cache" / "vaecourse"))  # pre-extracted datasets
+    return [r for r in reads if r]
+
+
+def kernel_env() -> dict[str, str]:
+    """Environment of a grading kernel: :data:`~autograder.course.KERNEL_ENV` and the data folder."""
+    env = dict(KERNEL_ENV)
+    if os.environ.get("VAECOURSE_DATA"):
+        env["VAECOURSE_DATA"] = os.environ["VAECOURSE_DATA"]
+    return env
+
+
+def apply_settings(c: Config, course: Course, *, release: Path | None = None) -> Config:
+    """Write the course's nbgrader settings into ``c`` and return it.
+
+    ``release`` replaces the release folder (grading builds its gradebook from the sources
+    into a scratch folder, so it never touches the committed ``notebooks/``).
+    """
+    check_folder_names(course, *([release] if release else []))
+    course.work.mkdir(parents=True, exist_ok=True)
+    cd = c.CourseDirectory
+    # absolute folders: nbgrader joins them onto its root, which leaves absolute paths as is
+    cd.root = str(course.root)
+    cd.course_id = course.course_id
+    cd.source_directory = str(course.source)
+    cd.release_directory = str(release or course.release)
+    cd.submitted_directory = str(course.submitted)
+    cd.autograded_directory = str(course.autograded)
+    cd.feedback_directory = str(course.feedback)
+    cd.db_url = course.db_url
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    c.ClearSolutions.text_stub = TEXT_STUB
+    # a deleted test cell comes back from the gradebook instead of being lost
+    c.OverwriteCells.add_missing_cells = True
+    # zip_collect joins this one onto the root as text: it must be relative
+    c.ZipCollectApp.downloaded_directory = os.path.relpath(course.downloaded, course.root)
+    # execution: our Execute (restarts dead/hung kernels, caps output, checks that every
+    # test really ran) in a sandboxed kernel, with a per-cell timeout for the ci profile
+    c.Autograde.autograde_preprocessors = [
+        GuardedExecute if p.__name__ == "Execute" else p
+        for p in _default_autograde_preprocessors()
+    ]
+    c.GuardedExecute.timeout = cell_timeout()
+    c.GuardedExecute.startup_timeout = 180  # a busy machine starts kernels slowly
+    c.SandboxKernelManager.kernel_env = kernel_env()
+    c.SandboxKernelManager.extra_reads = kernel_reads()
+    # feedback shows the student's outputs and the test messages, not the hidden test code
+    c.GenerateFeedback.preprocessors = _feedback_preprocessors()
+    c.LimitOutput.max_lines = 200
+    c.LimitOutput.max_traceback = 60
+    return c
+
+
+def _feedback_preprocessors() -> list[type]:
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+    return [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+
+def _default_autograde_preprocessors() -> list[type]:
+    from nbgrader.converters.autograde import Autograde
+
+    return list(Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default())
+
+
+def nbgrader_config(course: Course, *, release: Path | None = None) -> Config:
+    """A fresh traitlets ``Config`` with the course's settings."""
+    return apply_settings(Config(), course, release=release)
+
+
+def nbgrader_api(course: Course, *, release: Path | None = None):  # -> nbgrader.apps.NbGraderAPI
+    """nbgrader's API on the course (``release`` as in :func:`apply_settings`), quiet."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = nbgrader_config(course, release=release)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    api.log.setLevel(logging.ERROR)
+    return api
+
+
+def generate_assignment(api, assignment: str) -> None:  # noqa: ANN001 (nbgrader.apps.NbGraderAPI)
+    """``nbgrader generate_assignment`` into the API's release folder (forced, created).
+
+    Raises:
+        RuntimeError: with nbgrader's log when the assignment cannot be generated.
+    """
+    result = api.generate_assignment(assignment, force=True, create=True)
+    if not result.get("success"):
+        raise RuntimeError(
+            f"nbgrader generate_assignment {assignment} failed:\n"
+            + result.get("error", "") + result.get("log", "")
+        )

@@ -1,0 +1,138 @@
+"""Grade sample submissions through nbgrader's real autograde and compare with expectations.
+
+:func:`compare` (expected vs actual score per grade cell, read from the gradebook) is used
+by ``python -m autograder samples`` (:func:`run_samples`) and by the demo. Each run uses its
+own working folder and gradebook (``<course work>/<name>/``, recreated), so samples never
+mix with a class's real submissions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+
+from ..course import Course
+from ..pipeline.grade import CellScore, GradeResult, autograde, prepare_gradebook, scores
+from .build import SampleCase, packed_cases, release_of, sample_cases, write_submission
+
+
+@dataclass
+class CaseOutcome:
+    """Expected vs actual scores of one sample case."""
+
+    case: SampleCase
+    actual: dict[str, float | None]
+    result: GradeResult | None
+
+    @property
+    def mismatches(self) -> list[str]:
+        return [
+            gid for gid, want in self.case.expected.items()
+            if self.actual.get(gid) is None or abs(float(self.actual[gid]) - want) > 1e-9
+        ]  # fmt: skip
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    @property
+    def expected_total(self) -> float:
+        return sum(self.case.expected.values())
+
+    @property
+    def actual_total(self) -> float:
+        return sum(float(v or 0) for v in self.actual.values())
+
+
+@dataclass
+class SampleRun:
+    """All outcomes of one run, with timings."""
+
+    outcomes: list[CaseOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+
+def fresh_course(course: Course, name: str) -> Course:
+    """A course with an empty working folder ``<work>/<name>``."""
+    work = course.work / name
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    return course.with_work(work)
+
+
+def compare(
+    course: Course, graded: list[tuple[str, SampleCase]], results: list[GradeResult]
+) -> list[CaseOutcome]:
+    """Expected vs actual per grade cell for each ``(student id, case)`` graded in ``course``."""
+    by_key = {(r.assignment, r.student): r for r in results}
+    table: dict[str, dict[str, dict[str, CellScore]]] = {}
+    outcomes = []
+    for student, case in graded:
+        if case.assignment not in table:
+            table[case.assignment] = scores(course, case.assignment)
+        cells = table[case.assignment].get(student, {})
+        actual = {gid: cells[gid].auto_score if gid in cells else None for gid in case.expected}
+        outcomes.append(CaseOutcome(case, actual, by_key.get((case.assignment, student))))
+    return outcomes
+
+
+def grade_cases(course: Course, cases: list[SampleCase], jobs: int) -> SampleRun:
+    """Write the cases as submissions, autograde them, collect expected vs actual."""
+    start = time.perf_counter()
+    for case in cases:
+        write_submission(course, case)
+    results = autograde(course, [(c.assignment, c.student) for c in cases], jobs=jobs)
+    run = SampleRun(compare(course, [(c.student, c) for c in cases], results))
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def run_samples(
+    course: Course, assignments: list[str], jobs: int = 2, name: str | None = None, pack: bool = False
+) -> SampleRun:
+    """Build and grade reference, blank and every sample of ``assignments``.
+
+    ``pack`` grades compatible samples together (see :func:`autograder.proofs.build.pack_samples`).
+    """
+    # one folder per set of assignments: authors verify their notebooks at the same time
+    work = fresh_course(course, name or "samples-" + "-".join(assignments))  # no regex characters: nbgrader matches paths with regexps
+    prepare_gradebook(work, assignments)
+    build = packed_cases if pack else sample_cases
+    cases = [c for a in assignments for c in build(work, a, release_of(work, a))]
+    return grade_cases(work, cases, jobs)
+
+
+def format_run(run: SampleRun, verbose: bool = True) -> str:
+    """Expected vs actual per grade cell, one block per sample; mismatches marked."""
+    lines = []
+    for o in run.outcomes:
+        mark = "ok  " if o.ok else "FAIL"
+        lines.append(
+            f"{mark} {o.case.assignment:12s} {o.case.student:28s} {o.case.kind:11s} "
+            f"expected {o.expected_total:5.1f}  actual {o.actual_total:5.1f}"
+        )
+        if o.case.student.startswith("pack") or not o.ok:
+            lines.append(f"       ({o.case.description})")
+        if verbose or not o.ok:
+            for gid, want in o.case.expected.items():
+                got = o.actual.get(gid)
+                flag = "" if gid not in o.mismatches else "   <-- differs"
+                got_s = "  -  " if got is None else f"{got:5.1f}"
+                lines.append(f"       {gid:40s} expected {want:5.1f}  actual {got_s}{flag}")
+        if o.result is not None and (o.result.error or (not o.ok and o.result.events)):
+            for event in o.result.events:
+                lines.append(f"       event: cell {event['cell']} {event['grade_id']} {event['kind']} {event['detail'][:100]}")
+            if o.result.error:
+                lines.append(f"       error: {o.result.error[-300:]}")
+    bad = sum(not o.ok for o in run.outcomes)
+    lines.append(
+        f"{len(run.outcomes)} samples, {bad} differ from their expected scores "
+        f"({run.seconds:.0f} s)"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""The course's nbgrader settings: one source for plain nbgrader and ``python -m autograder``,
+the kernels' settings handed to the sandbox, one way to get the API and generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.course import REPO, Course
+from autograder.pipeline import settings
+from autograder.pipeline.settings import generate_assignment, nbgrader_api, nbgrader_config
+from autograder.sandbox.execute import GuardedExecute
+
+
+def test_config_file_matches_the_cli_settings() -> None:
+    loaded = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "autograder")).load_config()
+    ours = nbgrader_config(Course.default())
+    for section, key in (("CourseDirectory", "source_directory"), ("CourseDirectory", "release_directory"),
+                         ("CourseDirectory", "db_url"), ("OverwriteCells", "add_missing_cells"),
+                         ("GuardedExecute", "timeout"), ("SandboxKernelManager", "kernel_env"),
+                         ("SandboxKernelManager", "extra_reads")):  # fmt: skip
+        assert loaded[section][key] == ours[section][key]
+    assert loaded.CourseDirectory.source_directory == str(REPO / "solutions")
+    assert loaded.CourseDirectory.release_directory == str(REPO / "notebooks")
+    assert GuardedExecute in loaded.Autograde.autograde_preprocessors
+    assert loaded.OverwriteCells.add_missing_cells is True
+
+
+def test_course_data_stays_out_of_git() -> None:
+    course = Course.default()
+    ignored = (REPO / ".gitignore").read_text()
+    assert "/autograder/course/" in ignored
+    assert course.db_path.is_relative_to(REPO / "autograder" / "course") or not course.db_path.is_relative_to(REPO)
+    assert Path(nbgrader_config(course).CourseDirectory.db_url.split("///", 1)[1].split("?")[0]) == course.db_path
+
+
+def test_folders_nbgrader_cannot_match_are_refused_clearly(tmp_path: Path) -> None:
+    """nbgrader builds unescaped regexps from the folders: a '+' would lose every submission."""
+
+    course = Course.default().with_work(tmp_path / "grading-a+b")
+    with pytest.raises(ValueError, match=r"contains \+.*VAECOURSE_COURSE_DIR"):
+        nbgrader_config(course)
+    assert not (tmp_path / "grading-a+b").exists()  # refused before anything was written
+    nbgrader_config(Course.default().with_work(tmp_path / "grading-a.b_c d"))  # these are fine
+
+
+def test_kernels_get_the_grading_profile_the_helpers_and_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vaecourse
+
+    monkeypatch.setenv("VAECOURSE_DATA", "/srv/course-data")
+    monkeypatch.setenv("VAECOURSE_CACHE", "/srv/cache")
+    config = nbgrader_config(Course.default())
+    env, reads = config.SandboxKernelManager.kernel_env, config.SandboxKernelManager.extra_reads
+    assert env["VAECOURSE_PROFILE"] == "ci" and env["VAECOURSE_DATA"] == "/srv/course-data"
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "2" and env["MPLBACKEND"] == "Agg"
+    assert reads == [str(Path(vaecourse.__file__).resolve().parents[1]), "/srv/course-data", "/srv/cache"]
+    monkeypatch.delenv("VAECOURSE_DATA")
+    monkeypatch.delenv("VAECOURSE_CACHE")
+    assert "VAECOURSE_DATA" not in settings.kernel_env()
+    assert settings.kernel_reads()[-1] == str(Path.home() / ".cache" / "vaecourse")
+
+
+def test_grading_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAECOURSE_CELL_TIMEOUT", "7")
+    assert nbgrader_config(Course.default()).GuardedExecute.timeout == 7
+    monkeypatch.delenv("VAECOURSE_CELL_TIMEOUT")
+    assert nbgrader_config(Course.default()).GuardedExecute.timeout == 60
+
+
+def test_generate_failure_says_what_nbgrader_said(toy_course: Course, tmp_path: Path) -> None:
+    course = toy_course.with_work(tmp_path / "work")
+    api = nbgrader_api(course, release=tmp_path / "release")
+    generate_assignment(api, "toy_quiz")
+    assert (tmp_path / "release" / "toy_quiz" / "toy_quiz.ipynb").is_file()
+    with pytest.raises(RuntimeError, match="generate_assignment no_such_assignment failed"):
+        generate_assignment(api, "no_such_assignment")

@@ -1,0 +1,58 @@
+"""The real assignments through the whole pipeline (the demo): exact scores for every sample.
+
+For each assignment with a source notebook: the reference gets full marks, the blank release
+zero, every mistake loses exactly the tests it targets and every alternative gets full marks
+(compatible samples share a notebook to keep CI fast); the damaged and adversarial cases run
+on one assignment. Skipped while no assignment exists.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.course import Course
+
+COURSE = Course.default()
+ASSIGNMENTS = COURSE.assignments()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    if not ASSIGNMENTS:
+        pytest.skip("no assignments yet")
+    from autograder.proofs.demo import run_demo
+
+    course = COURSE.with_work(tmp_path_factory.mktemp("course"))
+    return run_demo(course, ASSIGNMENTS, jobs=2, pack=True)
+
+
+def _explain(o) -> str:
+    events = "; ".join(f"{e['kind']} at {e['grade_id'] or e['cell']}: {e['detail'][:80]}"
+                       for e in (o.result.events if o.result else []) if not e["kind"].startswith("status"))  # fmt: skip
+    wrong = ", ".join(f"{g}: expected {o.case.expected[g]:g}, got {o.actual.get(g)}" for g in o.mismatches)
+    return f"{o.case.assignment}/{o.case.student} ({o.case.description}): {wrong}; {events}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS or ["none"])
+def test_reference_full_blank_zero(demo, assignment: str) -> None:
+    ref = [o for o in demo.outcomes if o.case.assignment == assignment and o.case.student == "reference"][0]
+    blank = [o for o in demo.outcomes if o.case.assignment == assignment and o.case.student == "blank"][0]
+    assert ref.ok and ref.actual_total == ref.expected_total > 0, _explain(ref)
+    assert blank.ok and blank.actual_total == 0, _explain(blank)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS or ["none"])
+def test_samples_score_as_expected(demo, assignment: str) -> None:
+    bad = [_explain(o) for o in demo.outcomes
+           if o.case.assignment == assignment and o.case.student.startswith("pack") and not o.ok]  # fmt: skip
+    assert not bad, "\n".join(bad)
+
+
+def test_damaged_and_adversarial_cases(demo) -> None:
+    bad = [_explain(o) for o in demo.outcomes if o.case.kind in ("damaged", "adversarial") and not o.ok]
+    assert not bad, "\n".join(bad)
+    assert any(o.case.kind == "adversarial" for o in demo.outcomes)
+
+
+def test_no_notebook_failed_to_grade(demo) -> None:
+    assert all(r.success for r in demo.results), [f"{r.student}/{r.assignment}: {r.error[-300:]}" for r in demo.results if not r.success]

@@ -1,0 +1,49 @@
+"""The commands: arguments parsed, one pipeline call each, its report printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder import cli
+from autograder.course import Course
+from autograder.pipeline import report, run
+from autograder.pipeline.collect import CollectReport
+from autograder.pipeline.grade import GradeResult
+from autograder.pipeline.repair import RepairReport
+
+
+def test_every_command_parses() -> None:
+    parser = cli.build_parser()
+    for argv in (["release"], ["check-release", "kl_theory"], ["samples", "--pack", "-j", "1"],
+                 ["collect", "d.zip", "--assignment", "kl_theory"], ["autograde", "-j", "3"], ["feedback"],
+                 ["export", "--to", "g.csv"], ["all", "d.zip", "kl_theory"], ["demo", "--no-pack"],
+                 ["student-helpers", "out", "--keep", "kl"]):  # fmt: skip
+        assert parser.parse_args(argv).func.__name__ == "cmd_" + argv[0].replace("-", "_")
+
+
+def test_unknown_assignment_is_refused_clearly() -> None:
+    with pytest.raises(SystemExit, match="No source notebook .*nope.*assignments with a source: mnist_vae"):
+        cli._assignments(Course.default(), ["nope"])
+    assert cli._assignments(Course.default(), ["all"]) == Course.default().assignments()
+
+
+def test_all_prints_the_collect_report_before_grading(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    collected = CollectReport(repairs={"kl_theory": {"7": RepairReport("repaired", ["cells were reordered"])}},
+                              names={"7": "Smith"})  # fmt: skip
+    printed_before_grading = []
+
+    def grade_class(course, source, assignments, **kw):
+        kw["on_collected"](collected)
+        printed_before_grading.append(capsys.readouterr().out)
+        results = [GradeResult("7", "kl_theory", False, 1.0, error="boom\nRuntimeError: lost")]
+        return run.ClassRun(collected, results, Path("grades.csv"), [])
+
+    monkeypatch.setattr(run, "grade_class", grade_class)
+    monkeypatch.setattr(report, "score_table", lambda course, a: {"7": {"kl_theory": (3.0, 20.0)}})
+    assert cli.main(["all", "downloads.zip", "kl_theory"]) == 0
+    assert "7: repaired: cells were reordered" in printed_before_grading[0]
+    out = capsys.readouterr().out
+    assert "grading events:\n  7/kl_theory: grading failed: RuntimeError: lost" in out
+    assert "Smith (7)" in out and "3/20" in out and "wrote grades.csv" in out
