@@ -233,13 +233,14 @@ def format_cost_table(vaes: Mapping[str, object]) -> str:
     Args:
         vaes: name -> a model with ``encoder`` and ``decoder`` attributes (Keras models).
     """
-    lines = [f"{'model':<34} {'parameters':>10} {'encoder MACs':>12} {'decoder MACs':>12} "
+    width = max([len(name) for name in vaes] + [5])
+    lines = [f"{'model':<{width}} {'parameters':>10} {'encoder MACs':>12} {'decoder MACs':>12} "
              f"{'total MACs':>11}"]
     for name, vae in vaes.items():
         encoder, decoder = vae.encoder, vae.decoder  # type: ignore[attr-defined]
         params = int(encoder.count_params()) + int(decoder.count_params())
         enc, dec = count_multiply_adds(encoder), count_multiply_adds(decoder)
-        lines.append(f"{name:<34} {params:>10,} {enc:>12,} {dec:>12,} {enc + dec:>11,}")
+        lines.append(f"{name:<{width}} {params:>10,} {enc:>12,} {dec:>12,} {enc + dec:>11,}")
     lines.append("(MACs: multiply-adds per image for one forward pass; a training step costs about "
                  "three times that)")
     return "\n".join(lines)

@@ -21,7 +21,6 @@ divisible by 4.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import keras
@@ -119,9 +118,10 @@ def build_dense_decoder(latent_dim: int = 2, image_shape=(28, 28, 1),
         a ``keras.Model`` named ``"decoder"``, (batch, latent_dim) -> (batch, *image_shape).
     """
     # BEGIN FILL-IN build_dense_decoder
+    height, width, channels = image_shape
     z = keras.Input(shape=(latent_dim,))
     h = layers.Dense(intermediate_dim, activation="relu")(z)
-    h = layers.Dense(math.prod(image_shape))(h)
+    h = layers.Dense(height * width * channels)(h)
     logits = layers.Reshape(tuple(image_shape))(h)
     return keras.Model(z, logits, name="decoder")
     # END FILL-IN build_dense_decoder
