@@ -194,17 +194,17 @@ def step_costs(x_train: np.ndarray, batch_sizes: list[int], steps: int, rounds: 
                 ((time.perf_counter() - wall0) / steps, (time.process_time() - cpu0) / steps))
     header = f"{'model':32} {'MACs/image':>10} " + " ".join(
         f"{f'b={b} ms':>9} {'CPU ms':>7}" for b in batch_sizes)
-    print(header + f" {'fixed ms':>8} {'us/image':>8} {'GMAC/s':>7}")
+    print(header + f" {'fixed CPU ms':>12} {'CPU us/image':>12} {'GMAC/CPU-s':>10}")
     for name, macs in dict((v[0], v[1]) for v in variants).items():
         walls = [float(np.median([t[0] for t in times[(name, b)]])) for b in batch_sizes]
         cpus = [float(np.median([t[1] for t in times[(name, b)]])) for b in batch_sizes]
-        slope, intercept = np.polyfit(batch_sizes, walls, 1)
-        rate = 3 * macs * batch_sizes[-1] / walls[-1] / 1e9  # forward + backward ~ 3 passes
+        slope, intercept = np.polyfit(batch_sizes, cpus, 1)
+        rate = 3 * macs / slope / 1e9  # forward + backward ~ 3 passes, per CPU-second
         cells = " ".join(f"{1000 * w:>9.2f} {1000 * c:>7.2f}" for w, c in zip(walls, cpus, strict=True))
-        print(f"{name:32} {macs:>10,} {cells} {1000 * intercept:>8.2f} {1e6 * slope:>8.1f} {rate:>7.2f}")
-    print(f"(median of {rounds} interleaved rounds of {steps} steps; GMAC/s: 3 x MACs x images per "
-          f"second at batch {batch_sizes[-1]}; fixed ms and us/image: a straight line through the "
-          "wall times)")
+        print(f"{name:32} {macs:>10,} {cells} {1000 * intercept:>12.2f} {1e6 * slope:>12.1f} {rate:>10.2f}")
+    print(f"(median of {rounds} interleaved rounds of {steps} steps; a straight line through the CPU "
+          "times splits a step into a fixed CPU cost and a CPU cost per image; GMAC/CPU-s: 3 x MACs "
+          "per image / CPU seconds per image. Compare CPU times: wall times depend on the load.)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -140,8 +140,8 @@ def test_fit_validates_epochs(tiny_data):
     train, test = training.make_datasets(*tiny_data, batch_size=16)
     with pytest.raises(ValueError, match="epochs"):
         training.fit(cvae(2, filters=4), train, test, -1, **STEP)
-    with pytest.raises(TypeError, match="step_fn"):
-        training.fit(cvae(2, filters=4), train, test, 1, loss_fn=losses.compute_loss)
+    with pytest.raises(TypeError, match="loss_fn"):
+        training.fit(cvae(2, filters=4), train, test, 1, step_fn=training.train_step)
 
 
 def test_reconstruct_uses_the_posterior_mean(tiny_data):

@@ -7,7 +7,9 @@ takes the function as an argument (``fit(loss_fn=, step_fn=)``, ``CVAE(decoder=,
 reparameterize=)``). Two checks:
 
 * a static one: in the modules listed below, no name that refers to a fill-in function (or
-  to a class with a fill-in method) is used outside a fill-in body;
+  to a class with a fill-in method) is used outside a fill-in body, except on the few lines
+  marked ``# TRANSITION`` (defaults kept until the notebooks after MNIST pass the functions
+  explicitly; the list below may only shrink);
 * a dynamic one: the student build of the package, run in a fresh interpreter, trains and
   explores a model with functions written here (as a notebook passes its student's own).
 """
@@ -30,6 +32,13 @@ PACKAGE = ROOT / "helpers" / "src" / "vaecourse"
 # list to the whole package once every module passes).
 CHECKED = ["tf/models.py", "tf/losses.py", "tf/sampling.py", "tf/training.py", "tf/latent.py",
            "tf/architecture.py", "tf/fakes.py", "data.py"]
+
+# The transitional fallbacks (file, code): remove a line here when its fallback goes.
+TRANSITIONAL = {
+    ("tf/models.py", "from .sampling import reparameterize  # TRANSITION (issue 11)"),
+    ("tf/models.py", "decoder = build_decoder  # TRANSITION (issue 11)"),
+    ("tf/training.py", "step_fn = train_step  # TRANSITION (issue 11)"),
+}
 
 _BEGIN = re.compile(r"^\s*# BEGIN FILL-IN (\S+)\s*$")
 _END = re.compile(r"^\s*# END FILL-IN (\S+)\s*$")
@@ -85,7 +94,7 @@ def violations(path: Path, tracked: dict[str, set[str]]) -> list[str]:
     local = set(tracked.get(module, set()))  # module-level fill-ins of this very module
     aliases: dict[str, str] = {}  # local name -> imported fill-in (module.name)
     modules: dict[str, str] = {}  # local name -> module
-    for node in ast.walk(tree):
+    for node in tree.body:  # module-level imports (a name imported in a function is local)
         if isinstance(node, ast.ImportFrom):
             source = _resolve(node.level, node.module, package)
             for alias in node.names:
@@ -98,10 +107,11 @@ def violations(path: Path, tracked: dict[str, set[str]]) -> list[str]:
             for alias in node.names:
                 if alias.name in tracked:
                     modules[alias.asname or alias.name.split(".")[0]] = alias.name
+    transitional = {number for number, text in enumerate(text.splitlines(), 1) if "# TRANSITION" in text}
     found = []
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
-        if any(start <= line <= end for start, end in ranges):
+        if any(start <= line <= end for start, end in ranges) or line in transitional:
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             if node.id in local or node.id in aliases:
@@ -125,6 +135,13 @@ def test_the_static_check_finds_a_call_outside_a_fill_in(tmp_path):
     finally:
         bad.unlink()
     assert sorted(f.split()[-1] for f in found) == ["losses.compute_loss", "reparameterize"]
+
+
+def test_the_transitional_fallbacks_are_only_the_known_ones():
+    marked = {(relative, line.strip()) for relative in CHECKED
+              for line in (PACKAGE / relative).read_text().splitlines()
+              if "# TRANSITION" in line and not line.strip().startswith(("#", "``"))}
+    assert marked <= TRANSITIONAL, f"new transitional lines: {sorted(marked - TRANSITIONAL)}"
 
 
 @pytest.mark.parametrize("relative", CHECKED)

@@ -188,7 +188,7 @@ def fit(
     optimizer: keras.optimizers.Optimizer | None = None,
     *,
     loss_fn: LossFn,
-    step_fn: StepFn,
+    step_fn: StepFn | None = None,
     eval_loss_fn: LossFn | None = None,
     recon_batch: np.ndarray | None = None,
     show: bool = True,
@@ -205,7 +205,8 @@ def fit(
             ``compute_loss``; a later notebook passes ``losses.compute_loss``).
         step_fn: ``step_fn(model, x, optimizer, loss_fn)`` -> loss, the gradient step to
             compile (the MNIST notebook passes its student's ``train_step``, later notebooks
-            :func:`train_step`).
+            :func:`train_step`). Transition (issue 11): a missing ``step_fn`` still falls back
+            to :func:`train_step` until the notebooks after MNIST pass it; remove then.
         eval_loss_fn: the test-set loss whose negative is reported as the ELBO
             (default: ``loss_fn``).
         recon_batch: a fixed batch of test images; if given (and ``show``), originals vs
@@ -229,6 +230,8 @@ def fit(
         raise ValueError(f"readback_every must be >= 1, got {readback_every}")
     optimizer = optimizer or keras.optimizers.Adam(1e-3)
     eval_loss_fn = eval_loss_fn or loss_fn
+    if step_fn is None:
+        step_fn = train_step  # TRANSITION (issue 11)
     cap = config.max_steps()
     history = History()
     steps_per_epoch = int(train_ds.cardinality())
