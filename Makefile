@@ -23,7 +23,7 @@ demo:
 
 # Train the reference MNIST VAE in the CI profile and write its figures to out/mnist-demo.
 mnist-demo:
-	VAECOURSE_PROFILE=ci $(PYTHON) -m vaecourse.tf.demo --out out/mnist-demo
+	VAECOURSE_PROFILE=ci $(PYTHON) benchmarks/mnist_demo.py --out out/mnist-demo
 
 release:
 	$(PYTHON) -m autograder release

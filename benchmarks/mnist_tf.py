@@ -2,6 +2,8 @@
 
 Run (full MNIST from ``VAECOURSE_DATA``, or the Keras download)::
 
+    python benchmarks/mnist_tf.py --step-costs --no-onednn   # the notebook's four models, per step
+
     python benchmarks/mnist_tf.py --latent 2 --epochs 10                     # same architecture
     python benchmarks/mnist_tf.py --latent 2 --epochs 10 --width 16 --lr 1e-3 --schedule constant \
         --baseline-width 32                                                  # narrow vs tutorial
@@ -69,7 +71,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from vaecourse import config, data  # noqa: E402
-from vaecourse.tf import losses, models, training  # noqa: E402
+from vaecourse.tf import architecture, losses, models, sampling, training  # noqa: E402
 
 
 def machine_line() -> str:
@@ -91,7 +93,8 @@ class TutorialLoop:
     batch_size = 32
 
     def __init__(self, latent: int, x_train: np.ndarray, seed: int = 0, width: int = 32) -> None:
-        self.model = models.CVAE(latent, width=width, seed=seed)
+        self.model = models.CVAE(latent, filters=width, decoder=models.build_decoder,
+                                 reparameterize=sampling.reparameterize, seed=seed)
         self.optimizer = keras.optimizers.Adam(1e-4)
         self.optimizer.build(self.model.trainable_variables)
         self.dataset = (tf.data.Dataset.from_tensor_slices(x_train)
@@ -144,6 +147,66 @@ def rate_line(name: str, images: int, wall: float, cpu: float) -> str:
             f"{images / wall:.0f} img/s wall, {images / cpu:.0f} img per CPU-s")
 
 
+def notebook_models(seed: int = 0) -> dict[str, keras.Model]:
+    """The four models of the MNIST notebook (latent size 2), built from the package's pieces."""
+    r = sampling.reparameterize
+    return {
+        "CVAE (tutorial)": models.CVAE(2, decoder=models.build_decoder, reparameterize=r, seed=seed),
+        "fully connected VAE": models.VAE(models.build_dense_encoder(2), models.build_dense_decoder(2),
+                                          reparameterize=r, seed=seed),
+        "fully connected, variance fixed": models.VAE(
+            models.fix_variance(models.build_dense_encoder(2)), models.build_dense_decoder(2),
+            reparameterize=r, seed=seed),
+        "Conv2D/MaxPooling VAE": models.VAE(models.build_pooling_encoder(2),
+                                            models.build_pooling_decoder(2), reparameterize=r, seed=seed),
+    }
+
+
+def step_costs(x_train: np.ndarray, batch_sizes: list[int], steps: int, rounds: int) -> None:
+    """Time one compiled training step of each notebook model at several batch sizes.
+
+    Every (model, batch size) runs ``steps`` steps per round, the rounds interleaved so that
+    a change in the machine's load hits every variant alike; the median over rounds is
+    reported, in wall and CPU milliseconds per step. A straight line t(b) = a + c * b
+    through the medians splits a step into a fixed cost ``a`` (per-step overhead: Python,
+    op dispatch, the optimizer's update of every variable) and a cost ``c`` per image.
+    """
+    rng = np.random.default_rng(0)
+    variants = []
+    for name, model in notebook_models().items():
+        macs = (architecture.count_multiply_adds(model.encoder)
+                + architecture.count_multiply_adds(model.decoder))
+        step = training.compiled_step(model, keras.optimizers.Adam(1e-3), losses.compute_loss,
+                                      training.train_step)
+        for b in batch_sizes:
+            x = tf.constant(x_train[rng.integers(0, len(x_train), b)])
+            for _ in range(3):  # trace and warm up
+                float(step(x))
+            variants.append((name, macs, b, step, x))
+    times: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for name, _, b, step, x in variants:
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            for _ in range(steps):
+                loss = step(x)
+            float(loss)  # wait for the last step
+            times.setdefault((name, b), []).append(
+                ((time.perf_counter() - wall0) / steps, (time.process_time() - cpu0) / steps))
+    header = f"{'model':32} {'MACs/image':>10} " + " ".join(
+        f"{f'b={b} ms':>9} {'CPU ms':>7}" for b in batch_sizes)
+    print(header + f" {'fixed CPU ms':>12} {'CPU us/image':>12} {'GMAC/CPU-s':>10}")
+    for name, macs in dict((v[0], v[1]) for v in variants).items():
+        walls = [float(np.median([t[0] for t in times[(name, b)]])) for b in batch_sizes]
+        cpus = [float(np.median([t[1] for t in times[(name, b)]])) for b in batch_sizes]
+        slope, intercept = np.polyfit(batch_sizes, cpus, 1)
+        rate = 3 * macs / slope / 1e9  # forward + backward ~ 3 passes, per CPU-second
+        cells = " ".join(f"{1000 * w:>9.2f} {1000 * c:>7.2f}" for w, c in zip(walls, cpus, strict=True))
+        print(f"{name:32} {macs:>10,} {cells} {1000 * intercept:>12.2f} {1e6 * slope:>12.1f} {rate:>10.2f}")
+    print(f"(median of {rounds} interleaved rounds of {steps} steps; a straight line through the CPU "
+          "times splits a step into a fixed CPU cost and a CPU cost per image; GMAC/CPU-s: 3 x MACs "
+          "per image / CPU seconds per image. Compare CPU times: wall times depend on the load.)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns 0 when every goal that applies is met, else 1."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -165,7 +228,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline-epochs", type=int, default=0,
                    help="also train the tutorial loop for this many full epochs")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--step-costs", action="store_true",
+                   help="instead of training: time one training step of each of the MNIST notebook's "
+                        "four models at several batch sizes")
+    p.add_argument("--step-batches", type=int, nargs="+", default=[1, 32, 128])
+    p.add_argument("--step-steps", type=int, default=20)
+    p.add_argument("--step-rounds", type=int, default=5)
     args = p.parse_args(argv)
+    if args.step_costs:
+        print(machine_line() + f", oneDNN {'off' if args.no_onednn else 'on'}")
+        config.seed_everything(args.seed)
+        step_costs(load_full_mnist()[0], args.step_batches, args.step_steps, args.step_rounds)
+        return 0
 
     print(machine_line() + f", oneDNN {'off' if args.no_onednn else 'on'}")
     print(f"profile={config.get_profile().name} (ignored: the benchmark always uses full MNIST)")
@@ -189,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     ours = (f"width {args.width}, batch {args.batch_size}, Adam({args.lr:g}, {args.schedule}), "
             f"{args.loss} KL")
     print(f"\nreference CVAE(latent={args.latent}): {ours}")
-    model = models.CVAE(args.latent, width=args.width, seed=args.seed)
+    model = models.CVAE(args.latent, filters=args.width, decoder=models.build_decoder,
+                        reparameterize=sampling.reparameterize, seed=args.seed)
     loss_fn = losses.kl_reconstruction_loss if args.loss == "analytic" else losses.compute_loss
     print(f"{'epoch':>5} {'wall s':>7} {'CPU s':>7} {'img/s':>7} {'img/CPU-s':>9} "
           f"{'train loss':>10} {'test ELBO':>9}")
@@ -206,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             args.lr, args.epochs * int(train_ds.cardinality()), alpha=0.01)
     history = training.fit(model, train_ds, test_ds, args.epochs,
                            optimizer=keras.optimizers.Adam(lr), loss_fn=loss_fn,
+                           step_fn=training.train_step, eval_loss_fn=losses.compute_loss,
                            show=False, progress=sys.stderr.isatty(), on_epoch_end=report)
     # the first epoch includes tracing; measure throughput on the others when there are any
     steady = slice(1, None) if args.epochs > 1 else slice(None)

@@ -82,3 +82,13 @@ def test_stand_ins_replace_names_and_put_everything_back():
     with pytest.raises(RuntimeError), fakes.stand_ins(namespace, f="reference"):
         raise RuntimeError("a failing student function")
     assert namespace == {"f": "student", "keep": 1}
+
+
+def test_linear_vae_encodings_are_the_posterior_means():
+    fake = fakes.LinearVAE(latent_dim=3, seed=4)
+    x = fakes.random_binary_images(np.random.default_rng(1), 6)
+    z = fakes.linear_vae_encodings(fake, x, batch_size=2)
+    assert z.dtype == np.float32 and z.shape == (6, 3)
+    np.testing.assert_allclose(z, fake.encode(x)[0].numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="LinearVAE"):
+        fakes.linear_vae_encodings(object(), x)

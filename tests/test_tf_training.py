@@ -7,6 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from vaecourse.tf import losses, models, training
+from vaecourse.tf.sampling import reparameterize
+
+STEP = {"loss_fn": losses.compute_loss, "step_fn": training.train_step}  # what later notebooks pass
+
+
+def cvae(latent_dim, **kwargs):
+    return models.CVAE(latent_dim, decoder=models.build_decoder, reparameterize=reparameterize,
+                       **kwargs)
 
 
 @pytest.fixture
@@ -47,19 +55,36 @@ def test_make_datasets_rejects_bad_input():
         training.make_datasets(np.zeros((0, 1)), np.zeros((2, 1)), 2)
 
 
-def test_train_step_reduces_the_loss_on_a_tiny_batch(keras_seed, tiny_data):
+def test_compiled_train_step_reduces_the_loss_on_a_tiny_batch(keras_seed, tiny_data):
     x = tf.constant(tiny_data[0][:32])
-    model = models.CVAE(2, width=8, seed=0)
+    model = cvae(2, filters=8, seed=0)
     optimizer = keras.optimizers.Adam(3e-3)
     _, test = training.make_datasets(tiny_data[0], tiny_data[0][:32], 32)
     before = training.evaluate_elbo(model, test, losses.kl_reconstruction_loss)
-    steps = [float(training.train_step(model, x, optimizer, losses.kl_reconstruction_loss))
-             for _ in range(40)]
+    step = training.compiled_step(model, optimizer, losses.kl_reconstruction_loss, training.train_step)
+    assert training.compiled_step(model, optimizer, losses.kl_reconstruction_loss,
+                                  training.train_step) is step  # compiled once
+    steps = [float(step(x)) for _ in range(40)]
     after = training.evaluate_elbo(model, test, losses.kl_reconstruction_loss)
     assert np.isfinite(steps).all()
     assert after > before + 100  # from ~-543 nats (random logits) to far better
     assert np.mean(steps[-5:]) < np.mean(steps[:5])
     assert int(optimizer.iterations.numpy()) == 40
+
+
+def test_train_step_is_one_gradient_step_of_the_given_loss():
+    """The eager ``train_step`` (the MNIST fill-in): returns the loss before the update, then w - lr * grad."""
+    net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False)])
+    net.layers[0].kernel.assign(np.array([[1.0], [2.0], [-1.0]], np.float32))
+    x = tf.constant([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]])
+
+    def loss(model, batch):
+        return tf.reduce_mean(tf.square(model(batch)))
+
+    out = training.train_step(net, x, keras.optimizers.SGD(0.1), loss)
+    # outputs -1 and 1: loss 1; gradient 2 * mean(out_i * x_i) = [-1, 1, -1]
+    assert float(out) == pytest.approx(1.0)
+    np.testing.assert_allclose(net.layers[0].kernel.numpy().ravel(), [1.1, 1.9, -0.9], rtol=1e-6)
 
 
 def test_evaluate_elbo_is_the_size_weighted_mean():
@@ -78,10 +103,10 @@ def test_evaluate_elbo_is_the_size_weighted_mean():
 
 def test_fit_fills_the_history_and_prints_epoch_lines(keras_seed, tiny_data, capsys):
     train, test = training.make_datasets(*tiny_data, batch_size=16)
-    model = models.CVAE(2, width=8, seed=0)
+    model = cvae(2, filters=8, seed=0)
     seen = []
     history = training.fit(model, train, test, epochs=3, optimizer=keras.optimizers.Adam(3e-3),
-                           recon_batch=tiny_data[1][:4], progress=False,
+                           **STEP, recon_batch=tiny_data[1][:4], progress=False,
                            on_epoch_end=lambda h: seen.append(len(h.epoch)))
     assert history.epoch == [1, 2, 3] and seen == [1, 2, 3]
     for name in ("epoch_time", "cpu_time", "images_per_second", "train_loss", "test_elbo"):
@@ -104,8 +129,8 @@ def test_fit_without_timing_prints_reproducible_text(tiny_data, capsys):
     for _ in range(2):
         keras.utils.set_random_seed(0)
         train, test = training.make_datasets(*tiny_data, batch_size=16, seed=0)
-        model = models.CVAE(2, width=4, seed=0)
-        training.fit(model, train, test, 1, progress=False, show_time=False)
+        model = cvae(2, filters=4, seed=0)
+        training.fit(model, train, test, 1, **STEP, progress=False, show_time=False)
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1]
     assert " s)" not in outputs[0]
@@ -114,11 +139,13 @@ def test_fit_without_timing_prints_reproducible_text(tiny_data, capsys):
 def test_fit_validates_epochs(tiny_data):
     train, test = training.make_datasets(*tiny_data, batch_size=16)
     with pytest.raises(ValueError, match="epochs"):
-        training.fit(models.CVAE(2, width=4), train, test, -1)
+        training.fit(cvae(2, filters=4), train, test, -1, **STEP)
+    with pytest.raises(TypeError, match="loss_fn"):
+        training.fit(cvae(2, filters=4), train, test, 1, step_fn=training.train_step)
 
 
 def test_reconstruct_uses_the_posterior_mean(tiny_data):
-    model = models.CVAE(2, width=4, seed=0)
+    model = cvae(2, filters=4, seed=0)
     x = tiny_data[1][:3]
     a, b = training.reconstruct(model, x), training.reconstruct(model, x)
     np.testing.assert_array_equal(a, b)  # no sampling noise
@@ -139,16 +166,22 @@ def test_fit_train_loss_is_the_size_weighted_epoch_mean():
         return tf.reduce_mean(batch) + 0.0 * model.w
 
     history = training.fit(Const(), train, test, 1, optimizer=keras.optimizers.SGD(0.0),
-                           loss_fn=mean_pixel, eval_loss_fn=mean_pixel, show=False,
-                           progress=False)
+                           loss_fn=mean_pixel, step_fn=training.train_step, show=False,
+                           progress=False)  # eval_loss_fn defaults to loss_fn
     assert history.train_loss[0] == pytest.approx(x.mean(), rel=1e-5)
     assert history.test_elbo[0] == pytest.approx(-x.mean(), rel=1e-5)
 
 
 def test_demo_writes_its_figures_and_summary(tmp_path, monkeypatch):
-    from vaecourse import data
-    from vaecourse.tf import demo
+    import importlib.util
+    from pathlib import Path
 
+    from vaecourse import data
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "mnist_demo.py"
+    spec = importlib.util.spec_from_file_location("mnist_demo", path)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
     if data.config.data_dir() is None:
         pytest.skip("needs VAECOURSE_DATA (real MNIST)")
     monkeypatch.setenv("VAECOURSE_PROFILE", "ci")
@@ -201,14 +234,65 @@ def test_each_model_gets_its_own_compiled_functions(keras_seed, tiny_data):
 
     functions = []
     for width in (4, 8):  # different variables: each model must trace its own function
-        model = models.CVAE(2, width=width, seed=0)
+        model = cvae(2, filters=width, seed=0)
         optimizer = keras.optimizers.Adam(1e-3)
-        training.train_step(model, x, optimizer, unseeded_loss)
-        step = training._compiled_step(model, optimizer, unseeded_loss, training._train_step)
+        step = training.compiled_step(model, optimizer, unseeded_loss, training.train_step)
+        step(x)
         traced = step.experimental_get_tracing_count()  # 2 when the first trace made variables
         for _ in range(3):
-            loss = training.train_step(model, x, optimizer, unseeded_loss)
+            loss = training.compiled_step(model, optimizer, unseeded_loss, training.train_step)(x)
         assert np.isfinite(float(loss))
         assert step.experimental_get_tracing_count() == traced <= 2  # no retracing afterwards
         functions.append(step)
     assert functions[0] is not functions[1]
+
+
+class _Counter(keras.Model):
+    """One weight; its "loss" is the mean pixel, so the train loss is known exactly."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = self.add_weight(shape=(), initializer="zeros")
+
+
+def _mean_pixel(model, batch):
+    return tf.reduce_mean(batch) + 0.0 * model.w
+
+
+def test_fit_reads_the_loss_back_only_every_few_steps(monkeypatch):
+    """A read-back is a GPU sync: fit makes one per ``readback_every`` steps (and one per epoch end)."""
+    x = np.random.default_rng(4).random((10, 2, 2, 1)).astype(np.float32)
+    train, test = training.make_datasets(x, x, batch_size=1)  # 10 steps per epoch
+    groups = []
+    original = training._read_back
+
+    def counting(pending, loss_sum, seen, bar):
+        if pending:
+            groups.append(len(pending))
+        return original(pending, loss_sum, seen, bar)
+
+    monkeypatch.setattr(training, "_read_back", counting)
+    history = training.fit(_Counter(), train, test, 2, optimizer=keras.optimizers.SGD(0.0),
+                           loss_fn=_mean_pixel, step_fn=training.train_step, show=False,
+                           progress=False, readback_every=4)
+    assert groups == [4, 4, 2, 4, 4, 2]
+    assert history.train_loss == pytest.approx([x.mean(), x.mean()], rel=1e-5)  # every step counted
+    with pytest.raises(ValueError, match="readback_every"):
+        training.fit(_Counter(), train, test, 1, loss_fn=_mean_pixel, step_fn=training.train_step,
+                     readback_every=0)
+
+
+@pytest.mark.parametrize("cap, epochs_run, announced", [(5, 2, True), (6, 2, True), (100, 4, False)])
+def test_fit_honours_the_max_steps_cap(monkeypatch, capsys, cap, epochs_run, announced):
+    """``VAECOURSE_MAX_STEPS``: at most that many optimizer steps per fit; the last epoch is evaluated."""
+    monkeypatch.setenv("VAECOURSE_MAX_STEPS", str(cap))
+    x = np.random.default_rng(5).random((6, 2, 2, 1)).astype(np.float32)
+    train, test = training.make_datasets(x, x, batch_size=2)  # 3 steps per epoch
+    optimizer = keras.optimizers.SGD(0.0)
+    history = training.fit(_Counter(), train, test, 4, optimizer=optimizer, loss_fn=_mean_pixel,
+                           step_fn=training.train_step, progress=False, show_time=False)
+    assert int(optimizer.iterations.numpy()) == min(cap, 12)
+    assert history.epoch == list(range(1, epochs_run + 1))
+    assert len(history.test_elbo) == epochs_run and np.isfinite(history.train_loss).all()
+    out = capsys.readouterr().out
+    assert (f"VAECOURSE_MAX_STEPS={cap}: stopped after {min(cap, 12)} optimizer steps" in out) == announced

@@ -16,8 +16,8 @@ HEADERS = {
     "preprocess_images": "def preprocess_images(images, binarize=True):",
     "one_per_class": "def one_per_class(labels, num_classes=10):",
     "build_decoder": (
-        "def build_decoder(latent_dim, image_shape=(28, 28, 1), width=32):\n"
-        "    height, width_px, channels = image_shape"
+        "def build_decoder(latent_dim, image_shape=(28, 28, 1), filters=32):\n"
+        "    height, width, channels = image_shape"
     ),
     "log_normal_pdf": "def log_normal_pdf(sample, mean, logvar, raxis=1):",
     "reparameterize": "def reparameterize(mean, logvar, seed=None):",
@@ -38,6 +38,12 @@ HEADERS = {
         "def plot_latent_space(model, images, labels, class_names=None, batch_size=256, title=None):"
     ),
     "walk_src_to_dst": "def walk_src_to_dst(model, x_src, x_dst, n_steps=10):",
+    "build_dense_encoder": "def build_dense_encoder(latent_dim=2, image_shape=(28, 28, 1), intermediate_dim=256):",
+    "build_dense_decoder": "def build_dense_decoder(latent_dim=2, image_shape=(28, 28, 1), intermediate_dim=256):",
+    "build_generator": "def build_generator(decoder):",
+    "fix_variance": "def fix_variance(encoder):",
+    "build_pooling_encoder": "def build_pooling_encoder(latent_dim=2, image_shape=(28, 28, 1), intermediate_dim=16):",
+    "build_pooling_decoder": "def build_pooling_decoder(latent_dim=2, image_shape=(28, 28, 1), intermediate_dim=16):",
 }
 
 
@@ -82,13 +88,13 @@ def decoder(last: str = 'layers.Conv2DTranspose(channels, 3, strides=1, padding=
             first: str = "keras.Input(shape=(latent_dim,))",
             strides: tuple[int, int] = (2, 2)) -> dict[str, str]:
     return answer("build_decoder", f"""
-h, w = height // 4, width_px // 4
+h, w = height // 4, width // 4
 return keras.Sequential([
     {first},
-    layers.Dense(h * w * width, activation="relu"),
-    layers.Reshape((h, w, width)),
-    layers.Conv2DTranspose(2 * width, 3, strides={strides[0]}, padding="same", activation="relu"),
-    layers.Conv2DTranspose(width, 3, strides={strides[1]}, padding="same", activation="relu"),
+    layers.Dense(h * w * filters, activation="relu"),
+    layers.Reshape((h, w, filters)),
+    layers.Conv2DTranspose(2 * filters, 3, strides={strides[0]}, padding="same", activation="relu"),
+    layers.Conv2DTranspose(filters, 3, strides={strides[1]}, padding="same", activation="relu"),
     {last},
 ])
 """)
@@ -169,14 +175,29 @@ SAMPLES = [
         fails={"test_build_decoder_shapes"},
     ),
     Sample(
+        name="decoder_hardcoded_mnist", kind="mistake",
+        description="writes MNIST's numbers (7, 7, 32 filters, 1 channel) instead of using the arguments",
+        answers=answer("build_decoder", """
+            return keras.Sequential([
+                keras.Input(shape=(latent_dim,)),
+                layers.Dense(7 * 7 * 32, activation="relu"),
+                layers.Reshape((7, 7, 32)),
+                layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu"),
+                layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu"),
+                layers.Conv2DTranspose(1, 3, strides=1, padding="same"),
+            ])
+        """),
+        fails={"test_build_decoder_shapes"},
+    ),
+    Sample(
         name="decoder_functional", kind="alternative",
         description="the same decoder written with the functional API",
         answers=answer("build_decoder", """
             z = keras.Input(shape=(latent_dim,))
-            h = layers.Dense((height // 4) * (width_px // 4) * width, activation="relu")(z)
-            h = layers.Reshape(target_shape=(height // 4, width_px // 4, width))(h)
-            h = layers.Conv2DTranspose(filters=2 * width, kernel_size=(3, 3), strides=(2, 2), padding="same", activation="relu")(h)
-            h = layers.Conv2DTranspose(filters=width, kernel_size=(3, 3), strides=(2, 2), padding="same", activation="relu")(h)
+            h = layers.Dense((height // 4) * (width // 4) * filters, activation="relu")(z)
+            h = layers.Reshape(target_shape=(height // 4, width // 4, filters))(h)
+            h = layers.Conv2DTranspose(filters=2 * filters, kernel_size=(3, 3), strides=(2, 2), padding="same", activation="relu")(h)
+            h = layers.Conv2DTranspose(filters=filters, kernel_size=(3, 3), strides=(2, 2), padding="same", activation="relu")(h)
             logits = layers.Conv2DTranspose(filters=channels, kernel_size=(3, 3), strides=(1, 1), padding="same", activation=None)(h)
             return keras.Model(z, logits, name="decoder")
         """),
@@ -600,6 +621,264 @@ SAMPLES = [
                 t = i / (n_steps - 1)
                 images.append(model.decode(z_src + t * (z_dst - z_src), apply_sigmoid=True)[0])
             return tf.stack(images).numpy()
+        """),
+    ),
+]
+
+# --- 9.-11. the exercise sheet's models (functional API) -----------------------------------------
+DENSE_ENC = """
+x = keras.Input(shape=image_shape)
+h = layers.Flatten()(x)
+h = layers.Dense(intermediate_dim{hidden_act})(h)
+z_mean = layers.Dense(latent_dim{head_act})(h)
+z_log_var = layers.Dense(latent_dim{head_act})(h)
+return keras.Model(x, [z_mean, z_log_var])
+"""
+
+POOL_DEC = """
+height, width, channels = image_shape
+rows, cols = {rows}, {cols}
+z = keras.Input(shape=(latent_dim,))
+h = layers.Dense(intermediate_dim, activation="relu")(z)
+h = layers.Dense(rows * cols * 8, activation="relu")(h)
+h = layers.Reshape((rows, cols, 8))(h)
+h = layers.Conv2D(8, 3, activation="relu", padding="same")(h)
+h = layers.UpSampling2D(2)(h)
+h = layers.Conv2D(16, 3, activation="relu"{padding})(h)
+h = layers.UpSampling2D(2)(h)
+return keras.Model(z, layers.Conv2D(channels, 3, padding="same"{last_act})(h))
+"""
+
+POOL_ENC = """
+x = keras.Input(shape=image_shape)
+h = layers.Conv2D(16, 3, activation="relu"{padding})(x)
+{pool1}h = layers.Conv2D(8, 3, activation="relu"{padding})(h)
+{pool2}h = layers.Flatten()(h)
+h = layers.Dense(intermediate_dim, activation="relu")(h)
+return keras.Model(x, [layers.Dense(latent_dim)(h), layers.Dense(latent_dim)(h)])
+"""
+POOL = "h = layers.MaxPooling2D(2, padding=\"same\")(h)\n"
+
+SAMPLES += [
+    # --- 9.1 build_dense_encoder -----------------------------------------------------------------
+    Sample(
+        name="dense_encoder_one_output", kind="mistake",
+        description="a Sequential encoder with one Dense(2 * latent_dim) output instead of two heads",
+        answers=answer("build_dense_encoder", """
+            return keras.Sequential([keras.Input(shape=image_shape), layers.Flatten(),
+                                     layers.Dense(intermediate_dim, activation="relu"),
+                                     layers.Dense(2 * latent_dim)])
+        """),
+        fails={"test_build_dense_encoder"},
+    ),
+    Sample(
+        name="dense_encoder_relu_heads", kind="mistake",
+        description="relu on the heads too (z_mean and z_log_var can never be negative)",
+        answers=answer("build_dense_encoder", DENSE_ENC.format(hidden_act=', activation="relu"',
+                                                               head_act=', activation="relu"')),
+        fails={"test_build_dense_encoder"},
+    ),
+    Sample(
+        name="dense_encoder_linear_hidden", kind="mistake",
+        description="no activation on the hidden layer (the encoder is then linear)",
+        answers=answer("build_dense_encoder", DENSE_ENC.format(hidden_act="", head_act="")),
+        fails={"test_build_dense_encoder"},
+    ),
+    Sample(
+        name="dense_encoder_relu_layer", kind="alternative",
+        description="Reshape to a vector, Dense then a separate ReLU layer, unnamed heads",
+        answers=answer("build_dense_encoder", """
+            inputs = keras.Input(shape=image_shape)
+            flat = layers.Reshape((int(np.prod(image_shape)),))(inputs)
+            hidden = layers.ReLU()(layers.Dense(intermediate_dim)(flat))
+            return keras.Model(inputs=inputs, outputs=[layers.Dense(latent_dim)(hidden),
+                                                       layers.Dense(latent_dim)(hidden)])
+        """),
+    ),
+    # --- 9.2 build_dense_decoder -----------------------------------------------------------------
+    Sample(
+        name="dense_decoder_sigmoid", kind="mistake",
+        description="the sheet's sigmoid on the output layer (probabilities, not logits)",
+        answers=answer("build_dense_decoder", """
+            z = keras.Input(shape=(latent_dim,))
+            h = layers.Dense(intermediate_dim, activation="relu")(z)
+            h = layers.Dense(int(np.prod(image_shape)), activation="sigmoid")(h)
+            return keras.Model(z, layers.Reshape(image_shape)(h))
+        """),
+        fails={"test_build_dense_decoder"},
+    ),
+    Sample(
+        name="dense_decoder_no_reshape", kind="mistake",
+        description="returns flat vectors (batch, 784) instead of images",
+        answers=answer("build_dense_decoder", """
+            z = keras.Input(shape=(latent_dim,))
+            h = layers.Dense(intermediate_dim, activation="relu")(z)
+            return keras.Model(z, layers.Dense(int(np.prod(image_shape)))(h))
+        """),
+        fails={"test_build_dense_decoder"},
+    ),
+    Sample(
+        name="dense_decoder_sequential", kind="alternative",
+        description="the same decoder as a keras.Sequential",
+        answers=answer("build_dense_decoder", """
+            return keras.Sequential([keras.Input(shape=(latent_dim,)),
+                                     layers.Dense(intermediate_dim, activation="relu"),
+                                     layers.Dense(int(np.prod(image_shape))),
+                                     layers.Reshape(image_shape)], name="decoder")
+        """),
+    ),
+    # --- 9.3 build_generator ---------------------------------------------------------------------
+    Sample(
+        name="generator_logits", kind="mistake",
+        description="forgets the sigmoid: the generator outputs logits",
+        answers=answer("build_generator", """
+            z = keras.Input(shape=decoder.input_shape[1:])
+            return keras.Model(z, decoder(z))
+        """),
+        fails={"test_build_generator"},
+    ),
+    Sample(
+        name="generator_cloned_decoder", kind="mistake",
+        description="clones the decoder (new, untrained weights) instead of reusing it",
+        answers=answer("build_generator", """
+            copy = keras.models.clone_model(decoder)
+            z = keras.Input(shape=decoder.input_shape[1:])
+            return keras.Model(z, layers.Activation("sigmoid")(copy(z)))
+        """),
+        fails={"test_build_generator"},
+    ),
+    Sample(
+        name="generator_sequential", kind="alternative",
+        description="keras.Sequential([decoder, Activation('sigmoid')])",
+        answers=answer("build_generator", """
+            return keras.Sequential([decoder, layers.Activation("sigmoid")], name="generator")
+        """),
+    ),
+    Sample(
+        name="generator_ops_sigmoid", kind="alternative",
+        description="keras.ops.sigmoid on the symbolic output instead of an Activation layer",
+        answers=answer("build_generator", """
+            z = keras.Input(shape=(decoder.input_shape[-1],))
+            return keras.Model(z, ops.sigmoid(decoder(z)))
+        """),
+    ),
+    # --- 10.1 fix_variance -----------------------------------------------------------------------
+    Sample(
+        name="fixed_variance_ones", kind="mistake",
+        description="fixes the log-variance to 1 (variance e) instead of 0",
+        answers=answer("fix_variance", """
+            z_mean = encoder.outputs[0]
+            return keras.Model(encoder.input, [z_mean, ops.ones_like(z_mean)])
+        """),
+        fails={"test_fix_variance"},
+    ),
+    Sample(
+        name="fixed_variance_new_layers", kind="mistake",
+        description="builds new layers on the encoder's input instead of reusing its z_mean",
+        answers=answer("fix_variance", """
+            z_mean = encoder.outputs[0]
+            h = layers.Flatten()(encoder.input)
+            new_mean = layers.Dense(z_mean.shape[-1])(h)
+            return keras.Model(encoder.input, [new_mean, ops.zeros_like(new_mean)])
+        """),
+        fails={"test_fix_variance"},
+    ),
+    Sample(
+        name="fixed_variance_times_zero", kind="alternative",
+        description="multiplies the z_log_var head by zero (its weights then get zero gradients)",
+        answers=answer("fix_variance", """
+            z_mean, z_log_var = encoder.outputs
+            return keras.Model(encoder.inputs, [z_mean, 0.0 * z_log_var])
+        """),
+    ),
+    Sample(
+        name="fixed_variance_lambda", kind="alternative",
+        description="a Lambda layer that returns zeros like z_mean",
+        answers=answer("fix_variance", """
+            z_mean = encoder.outputs[0]
+            zeros = layers.Lambda(lambda t: ops.zeros_like(t))(z_mean)
+            return keras.Model(encoder.input, [z_mean, zeros])
+        """),
+    ),
+    # --- 11.1 build_pooling_encoder --------------------------------------------------------------
+    Sample(
+        name="pool_encoder_unpadded", kind="mistake",
+        description="convolutions without padding='same' (28 -> 26 -> 13 -> 11 -> 5)",
+        answers=answer("build_pooling_encoder", POOL_ENC.format(padding="", pool1=POOL, pool2=POOL)),
+        fails={"test_build_pooling_encoder"},
+    ),
+    Sample(
+        name="pool_encoder_no_pooling", kind="mistake",
+        description="leaves out the MaxPooling2D layers",
+        answers=answer("build_pooling_encoder", POOL_ENC.format(padding=', padding="same"', pool1="",
+                                                                pool2="")),
+        fails={"test_build_pooling_encoder"},
+    ),
+    Sample(
+        name="pool_encoder_one_head", kind="mistake",
+        description="one Dense(2 * latent_dim) output instead of the two heads",
+        answers=answer("build_pooling_encoder", """
+            x = keras.Input(shape=image_shape)
+            h = layers.MaxPooling2D(2)(layers.Conv2D(16, 3, activation="relu", padding="same")(x))
+            h = layers.MaxPooling2D(2)(layers.Conv2D(8, 3, activation="relu", padding="same")(h))
+            h = layers.Dense(intermediate_dim, activation="relu")(layers.Flatten()(h))
+            return keras.Model(x, layers.Dense(2 * latent_dim)(h))
+        """),
+        fails={"test_build_pooling_encoder"},
+    ),
+    Sample(
+        name="pool_encoder_keras_style", kind="alternative",
+        description="the sheet's Keras style: tuple kernel sizes, MaxPooling2D((2, 2)), named heads",
+        answers=answer("build_pooling_encoder", """
+            inputs = keras.Input(shape=image_shape)
+            x = layers.Conv2D(16, (3, 3), activation="relu", padding="same")(inputs)
+            x = layers.MaxPooling2D((2, 2))(x)
+            x = layers.Conv2D(8, (3, 3), activation="relu", padding="same")(x)
+            x = layers.MaxPooling2D((2, 2))(x)
+            x = layers.Flatten()(x)
+            x = layers.Dense(intermediate_dim, activation="relu")(x)
+            return keras.Model(inputs, [layers.Dense(latent_dim, name="z_mean")(x),
+                                        layers.Dense(latent_dim, name="z_log_var")(x)], name="encoder")
+        """),
+    ),
+    # --- 11.2 build_pooling_decoder --------------------------------------------------------------
+    Sample(
+        name="pool_decoder_7x7_unpadded", kind="mistake",
+        description="starts from 7x7 as the encoder ends, with the unpadded convolution (24x24 output)",
+        answers=answer("build_pooling_decoder", POOL_DEC.format(rows="height // 4", cols="width // 4",
+                                                                padding="", last_act="")),
+        fails={"test_build_pooling_decoder"},
+    ),
+    Sample(
+        name="pool_decoder_sigmoid", kind="mistake",
+        description="the sheet's sigmoid on the last convolution (probabilities, not logits)",
+        answers=answer("build_pooling_decoder", POOL_DEC.format(
+            rows="height // 4 + 1", cols="width // 4 + 1", padding="", last_act=', activation="sigmoid"')),
+        fails={"test_build_pooling_decoder"},
+    ),
+    Sample(
+        name="pool_decoder_same_padding", kind="alternative",
+        description="pads the second convolution too and starts from 7x7 (the change the text allows)",
+        answers=answer("build_pooling_decoder", POOL_DEC.format(
+            rows="height // 4", cols="width // 4", padding=', padding="same"', last_act="")),
+    ),
+    Sample(
+        name="pool_decoder_sequential", kind="alternative",
+        description="the sheet's decoder as a keras.Sequential, rows from the arithmetic (h + 4) // 4",
+        answers=answer("build_pooling_decoder", """
+            height, width, channels = image_shape
+            rows, cols = (height + 4) // 4, (width + 4) // 4
+            return keras.Sequential([
+                keras.Input(shape=(latent_dim,)),
+                layers.Dense(intermediate_dim, activation="relu"),
+                layers.Dense(rows * cols * 8, activation="relu"),
+                layers.Reshape((rows, cols, 8)),
+                layers.Conv2D(8, (3, 3), activation="relu", padding="same"),
+                layers.UpSampling2D((2, 2)),
+                layers.Conv2D(16, (3, 3), activation="relu"),
+                layers.UpSampling2D((2, 2)),
+                layers.Conv2D(channels, (3, 3), padding="same"),
+            ])
         """),
     ),
 ]

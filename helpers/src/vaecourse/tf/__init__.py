@@ -2,13 +2,20 @@
 
 Modules, each small and named for what it holds:
 
-``sampling``   the reparameterization trick (function and ``Sampling`` layer)
-``losses``     Gaussian log-densities, KL divergences, likelihoods and the ELBO losses
-``models``     the convolutional ``CVAE``, the fully connected ``DenseVAE`` and the
-               exercise sheet's ``PoolingVAE``
-``mmd``        kernels and the maximum mean discrepancy (MMD-VAE)
-``training``   ``tf.data`` pipelines, a compiled train step and ``fit``
-``demo``       ``python -m vaecourse.tf.demo --out DIR``: the main job
+``sampling``      the reparameterization trick (function and ``Sampling`` layer)
+``losses``        Gaussian log-densities, KL divergences, likelihoods and the ELBO losses
+``models``        the convolutional ``CVAE``, the two-headed ``VAE`` and the builders of the
+                  exercise sheet's fully connected and Conv2D/MaxPooling models
+``training``      ``tf.data`` pipelines, the train step, its compiled form and ``fit``
+``latent``        encodings, latent plots, coordinate tables, walks, generated images
+``architecture``  layer tables, flow charts, parameters and multiply-adds per layer
+``metrics``       evaluation of a trained VAE (bits per dimension, active units, ...)
+``mmd``           kernels and the maximum mean discrepancy (MMD-VAE)
+``fakes``         tiny deterministic stand-ins for the notebooks' tests
+
+Functions that students write are marked ``# BEGIN FILL-IN`` / ``# END FILL-IN`` in these
+modules; no other code of the package calls them (they are stripped in the student build).
+Where the package needs such a computation, it takes the function as an argument.
 
 Importing this package imports TensorFlow (quietly) and nothing else heavy.
 """

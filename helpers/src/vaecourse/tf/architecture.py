@@ -1,12 +1,28 @@
-"""A model's architecture as a table and a flow chart, drawn with matplotlib.
+"""A model's architecture as a table and a flow chart, and what it costs to run.
 
 ``keras.utils.plot_model`` needs pydot and Graphviz; these functions need neither. They read
 each layer's output shape from the built Keras model (``Sequential`` or functional, as the
 encoders and decoders of :mod:`vaecourse.tf.models` are).
+
+:func:`layer_costs` counts each layer's parameters and **multiply-adds per image** (one
+forward pass), the arithmetic that a layer's output shape implies:
+
+* ``Dense``: inputs x units;
+* ``Conv2D``: output height x output width x filters x (kernel height x kernel width x
+  input channels);
+* ``Conv2DTranspose``: input height x input width x input channels x (kernel height x
+  kernel width x filters) (every input pixel scatters one kernel);
+* pooling, upsampling, reshaping and activations: none (comparisons and copies, counted
+  as 0).
+
+A training step costs about three forward passes (forward, and the gradients with respect
+to both the activations and the weights).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import keras
@@ -141,3 +157,90 @@ def plot_architecture(encoder: keras.Model, decoder: keras.Model,
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# ---- cost: parameters and multiply-adds -----------------------------------------------------
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's parameters and multiply-adds per image (one forward pass)."""
+
+    name: str
+    description: str
+    output_shape: tuple[int | None, ...]
+    params: int
+    multiply_adds: int
+
+
+def _layer_multiply_adds(layer: keras.layers.Layer) -> int:
+    in_shape = _shape(layer.input)[1:]
+    out_shape = _shape(layer.output)[1:]
+    if isinstance(layer, keras.layers.Dense):
+        positions = math.prod(in_shape[:-1])  # a Dense on (h, w, c) acts on every position
+        return positions * int(in_shape[-1]) * int(layer.units)
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        kh, kw = layer.kernel_size
+        return math.prod(in_shape) * kh * kw * int(layer.filters)
+    if isinstance(layer, keras.layers.Conv2D):
+        kh, kw = layer.kernel_size
+        groups = int(getattr(layer, "groups", 1) or 1)
+        return math.prod(out_shape) * kh * kw * int(in_shape[-1]) // groups
+    return 0
+
+
+def layer_costs(model: keras.Model) -> list[LayerCost]:
+    """Parameters and multiply-adds per image of every layer of a built model, in order.
+
+    Models nested in ``model`` (a decoder inside a generator) are expanded into their layers.
+
+    Raises:
+        ValueError: if the model has no known input shape (build it with ``keras.Input``).
+    """
+    layer_table(model)  # the same clear error for a model without an input shape
+    rows: list[LayerCost] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.Model):
+            rows += layer_costs(layer)
+            continue
+        rows.append(LayerCost(layer.name, describe_layer(layer), _shape(layer.output),
+                              int(layer.count_params()), _layer_multiply_adds(layer)))
+    return rows
+
+
+def count_multiply_adds(model: keras.Model) -> int:
+    """Multiply-adds per image of one forward pass through ``model`` (:func:`layer_costs`)."""
+    return sum(row.multiply_adds for row in layer_costs(model))
+
+
+def format_layer_costs(model: keras.Model) -> str:
+    """:func:`layer_costs` as fixed-width text, with a total line."""
+    rows = layer_costs(model)
+    width = max([len(r.description) for r in rows] + [5])
+    lines = [f"{model.name}:",
+             f"  {'layer':<{width}}  {'output shape':<18} {'parameters':>10} {'multiply-adds':>13}"]
+    for r in rows:
+        shape = str(r.output_shape)
+        lines.append(f"  {r.description:<{width}}  {shape:<18} {r.params:>10,} {r.multiply_adds:>13,}")
+    lines.append(f"  {'total':<{width}}  {'':<18} {sum(r.params for r in rows):>10,} "
+                 f"{sum(r.multiply_adds for r in rows):>13,}")
+    return "\n".join(lines)
+
+
+def format_cost_table(vaes: Mapping[str, object]) -> str:
+    """One line per VAE: parameters and multiply-adds per image of its encoder and decoder.
+
+    Args:
+        vaes: name -> a model with ``encoder`` and ``decoder`` attributes (Keras models).
+    """
+    width = max([len(name) for name in vaes] + [5])
+    lines = [f"{'model':<{width}} {'parameters':>10} {'encoder MACs':>12} {'decoder MACs':>12} "
+             f"{'total MACs':>11}"]
+    for name, vae in vaes.items():
+        encoder, decoder = vae.encoder, vae.decoder  # type: ignore[attr-defined]
+        params = int(encoder.count_params()) + int(decoder.count_params())
+        enc, dec = count_multiply_adds(encoder), count_multiply_adds(decoder)
+        lines.append(f"{name:<{width}} {params:>10,} {enc:>12,} {dec:>12,} {enc + dec:>11,}")
+    lines.append("(MACs: multiply-adds per image for one forward pass; a training step costs about "
+                 "three times that)")
+    return "\n".join(lines)

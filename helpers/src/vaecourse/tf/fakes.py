@@ -5,8 +5,10 @@ A grade cell must test one fill-in without depending on the others, nor on train
 ``reparameterize``, ``decode``, ``sample``) but a linear encoder, a linear decoder and a
 *fixed* noise, and it exposes its weights as NumPy arrays, so that a test can compute the
 expected value of a loss or of a latent walk with NumPy alone. :func:`stand_ins`
-temporarily puts reference functions into a notebook's namespace, so that a student's
-``compute_loss`` is tested with a correct ``log_normal_pdf`` even if theirs is wrong.
+temporarily puts stand-ins into a notebook's namespace, so that a student's ``compute_loss``
+is tested with a correct ``log_normal_pdf`` even if theirs is wrong. The stand-ins are the
+test's own code or the fake's NumPy twin, never the package's fill-ins: those are stripped
+in the student build of the package that grading may run against.
 """
 
 from __future__ import annotations
@@ -112,6 +114,17 @@ class LinearVAE:
     def np_decode(self, z: np.ndarray) -> np.ndarray:
         """NumPy decoded pixel probabilities (sigmoid of the logits)."""
         return 1.0 / (1.0 + np.exp(-self.np_logits(z)))
+
+
+def linear_vae_encodings(model: LinearVAE, images, batch_size: int = 256) -> np.ndarray:
+    """Stand-in for ``get_allClass_encodings`` on a :class:`LinearVAE`: its posterior means.
+
+    Computed with the fake's NumPy twin, so a test of ``plot_latent_space`` does not depend
+    on the student's ``get_allClass_encodings`` (and works only for the fake).
+    """
+    if not isinstance(model, LinearVAE):
+        raise TypeError("linear_vae_encodings works only for a fakes.LinearVAE")
+    return model.np_encode(np.asarray(images))[0].astype(np.float32)
 
 
 def random_binary_images(rng: np.random.Generator, n: int, image_shape=(28, 28, 1)) -> np.ndarray:

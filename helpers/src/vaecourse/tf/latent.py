@@ -10,7 +10,10 @@ interface of TensorFlow's CVAE tutorial, so they work for every model in
 * ``decode(z, apply_sigmoid=False)`` -> logits (probabilities with ``apply_sigmoid``);
 * ``sample(eps)`` -> decoded probabilities of the codes ``eps``.
 
-Everything returns NumPy arrays (float32) or matplotlib figures.
+Everything returns NumPy arrays (float32) or matplotlib figures. No function here calls a
+fill-in outside its own fill-in body (the student build of the package strips those bodies):
+:func:`plot_latent_space` calls :func:`get_allClass_encodings` inside its fill-in, as the
+notebook's answer does.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 from matplotlib.figure import Figure
 
-from .. import data, plots
+from .. import plots
 
 
 class VAELike(Protocol):
@@ -33,10 +36,6 @@ class VAELike(Protocol):
     def decode(self, z: Any, apply_sigmoid: bool = False) -> Any: ...  # noqa: D102
 
     def sample(self, eps: Any = None) -> Any: ...  # noqa: D102
-
-
-def _as_batch(images: np.ndarray) -> np.ndarray:
-    return np.asarray(images, dtype=np.float32)
 
 
 def get_allClass_encodings(model: VAELike, images: np.ndarray, batch_size: int = 256) -> np.ndarray:  # noqa: N802
@@ -79,18 +78,6 @@ def plot_latent_space(model: VAELike, images: np.ndarray, labels: np.ndarray,
     z = get_allClass_encodings(model, images, batch_size=batch_size)
     return plots.plot_latent_scatter(z, labels, class_names=class_names, title=title)
     # END FILL-IN plot_latent_space
-
-
-def latent_coordinates(model: VAELike, images: np.ndarray, labels: np.ndarray,
-                       num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """The posterior mean of the first image of every class.
-
-    Returns:
-        ``(indices, z)``: the index into ``images`` of the image of each class (in class
-        order, :func:`vaecourse.data.one_per_class`) and its code, (num_classes, latent_dim).
-    """
-    indices = data.one_per_class(labels, num_classes)
-    return indices, get_allClass_encodings(model, _as_batch(images)[indices])
 
 
 def format_latent_table(z: np.ndarray, row_names: list[str] | None = None,

@@ -28,7 +28,8 @@ LOG_2PI = math.log(2.0 * math.pi)
 Likelihood = str | Callable  # "bernoulli", "gaussian" or f(x, logits) -> (batch,)
 
 
-def _f32(x):
+def to_float32(x):
+    """``x`` (a number, a NumPy array or a tensor) as a float32 tensor."""
     return ops.cast(ops.convert_to_tensor(x), "float32")
 
 
@@ -43,7 +44,7 @@ def log_normal_pdf(sample, mean, logvar, raxis: int = 1):
     ``mean`` and ``logvar`` broadcast against ``sample`` (``0.0`` gives the prior).
     """
     # BEGIN FILL-IN log_normal_pdf
-    sample, mean, logvar = _f32(sample), _f32(mean), _f32(logvar)
+    sample, mean, logvar = to_float32(sample), to_float32(mean), to_float32(logvar)
     return ops.sum(
         -0.5 * ((sample - mean) ** 2.0 * ops.exp(-logvar) + logvar + LOG_2PI),
         axis=raxis,
@@ -57,7 +58,7 @@ def kl_to_standard_normal(mean, logvar):
     ``-0.5 * sum(1 + logvar - mean**2 - exp(logvar), axis=-1)``: zero exactly at the
     prior (mean 0, logvar 0) and non-negative everywhere.
     """
-    mean, logvar = _f32(mean), _f32(logvar)
+    mean, logvar = to_float32(mean), to_float32(logvar)
     return -0.5 * ops.sum(1.0 + logvar - ops.square(mean) - ops.exp(logvar), axis=-1)
 
 
@@ -67,7 +68,7 @@ def kl_gaussians(mu1, logvar1, mu2, logvar2):
     ``0.5 * (logvar2 - logvar1 + (s1^2 + (mu1 - mu2)^2) / s2^2 - 1)``; sum the last
     axis yourself for a diagonal Gaussian.
     """
-    mu1, logvar1, mu2, logvar2 = (_f32(t) for t in (mu1, logvar1, mu2, logvar2))
+    mu1, logvar1, mu2, logvar2 = (to_float32(t) for t in (mu1, logvar1, mu2, logvar2))
     return 0.5 * (
         logvar2 - logvar1 + (ops.exp(logvar1) + ops.square(mu1 - mu2)) * ops.exp(-logvar2) - 1.0
     )
@@ -79,14 +80,14 @@ def bernoulli_log_likelihood(x, logits):
     The sum over all pixel axes of ``-sigmoid_cross_entropy(labels=x, logits=logits)``,
     computed stably as ``-(max(l, 0) - l*x + log(1 + exp(-|l|)))``.
     """
-    x, logits = _f32(x), _f32(logits)
+    x, logits = to_float32(x), to_float32(logits)
     cross_entropy = ops.relu(logits) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
     return -ops.sum(cross_entropy, axis=_pixel_axes(x))
 
 
 def gaussian_log_likelihood(x, mean, logvar=0.0):
     """log N(x; mean, exp(logvar)) per example, summed over all pixel axes."""
-    x, mean, logvar = _f32(x), _f32(mean), _f32(logvar)
+    x, mean, logvar = to_float32(x), to_float32(mean), to_float32(logvar)
     log_density = -0.5 * ((x - mean) ** 2.0 * ops.exp(-logvar) + logvar + LOG_2PI)
     return ops.sum(log_density, axis=_pixel_axes(x))
 
@@ -100,11 +101,11 @@ def reconstruction_log_likelihood(x, logits, likelihood: Likelihood = "bernoulli
             ``f(x, logits) -> (batch,)`` for anything else.
     """
     if callable(likelihood):
-        return _f32(likelihood(x, logits))
+        return to_float32(likelihood(x, logits))
     if likelihood == "bernoulli":
         return bernoulli_log_likelihood(x, logits)
     if likelihood == "gaussian":
-        return gaussian_log_likelihood(x, ops.sigmoid(_f32(logits)), 0.0)
+        return gaussian_log_likelihood(x, ops.sigmoid(to_float32(logits)), 0.0)
     raise ValueError(
         f"likelihood={likelihood!r}: use 'bernoulli', 'gaussian' or a function f(x, logits)."
     )
@@ -152,7 +153,7 @@ def elbo_terms(
         single-sample estimate ``log q(z|x) - log p(z)`` (what :func:`compute_loss` uses).
     """
     mean, logvar = model.encode(x)
-    mean, logvar = _f32(mean), _f32(logvar)
+    mean, logvar = to_float32(mean), to_float32(logvar)
     z = model.reparameterize(mean, logvar)
     log_px_z = reconstruction_log_likelihood(x, model.decode(z), likelihood)
     if analytic_kl:

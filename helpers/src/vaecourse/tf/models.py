@@ -1,6 +1,6 @@
-"""The course's VAEs in Keras 3: ``CVAE`` (convolutional), ``DenseVAE``, ``PoolingVAE``.
+"""The course's VAEs in Keras 3: the convolutional ``CVAE`` and the generic two-headed ``VAE``.
 
-All three share one interface (TensorFlow's CVAE tutorial):
+Both share one interface (TensorFlow's CVAE tutorial):
 
 * ``encode(x) -> (mean, logvar)`` of q(z|x), each (batch, latent_dim);
 * ``reparameterize(mean, logvar) -> z`` (seeded by the model's ``SeedGenerator``);
@@ -8,19 +8,27 @@ All three share one interface (TensorFlow's CVAE tutorial):
 * ``sample(eps=None, n=100)`` -> decoded probabilities of prior samples;
 * ``call(x)`` -> logits of the reconstruction of ``x``.
 
-Images are NHWC float32 in [0, 1]; height and width must be divisible by 4.
+The pieces that students write (the decoders, the encoders of the exercise sheet's models,
+the generator and the reparameterization) are *arguments* of these classes, never defaults:
+a notebook passes its student's own functions, a later notebook passes this package's
+explicitly (``decoder=models.build_decoder, reparameterize=sampling.reparameterize``), so
+the classes work unchanged in the student build of the package, where the bodies between
+``# BEGIN FILL-IN`` and ``# END FILL-IN`` are removed.
+
+Images are NHWC float32 in [0, 1]; for the convolutional models height and width must be
+divisible by 4.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import keras
 from keras import layers, ops
 
-from .sampling import reparameterize as _reparameterize
-
 Shape = tuple[int, int, int]
+ReparameterizeFn = Callable  # reparameterize(mean, logvar, seed=None) -> z
+DecoderBuilder = Callable  # build(latent_dim, image_shape, filters) -> keras.Model
 
 
 def _check_image_shape(image_shape) -> Shape:
@@ -33,18 +41,19 @@ def _check_image_shape(image_shape) -> Shape:
     return shape  # type: ignore[return-value]
 
 
-def build_encoder(latent_dim: int, image_shape=(28, 28, 1), width: int = 32,
+def build_encoder(latent_dim: int, image_shape=(28, 28, 1), filters: int = 32,
                   outputs: int | None = None) -> keras.Sequential:
-    """The conv encoder: Conv2D(width, 3, s2) -> Conv2D(2*width, 3, s2) -> Flatten -> Dense.
+    """The conv encoder: Conv2D(filters, 3, s2) -> Conv2D(2*filters, 3, s2) -> Flatten -> Dense.
 
-    The last Dense has ``outputs`` units (default ``2 * latent_dim``: mean and log-variance).
+    Unpadded as in the tutorial (28 -> 13 -> 6). The last Dense has ``outputs`` units
+    (default ``2 * latent_dim``: mean and log-variance).
     """
     shape = _check_image_shape(image_shape)
     return keras.Sequential(
         [
             keras.Input(shape=shape),
-            layers.Conv2D(width, 3, strides=2, activation="relu"),
-            layers.Conv2D(2 * width, 3, strides=2, activation="relu"),
+            layers.Conv2D(filters, 3, strides=2, activation="relu"),
+            layers.Conv2D(2 * filters, 3, strides=2, activation="relu"),
             layers.Flatten(),
             layers.Dense(outputs or 2 * latent_dim),
         ],
@@ -52,28 +61,159 @@ def build_encoder(latent_dim: int, image_shape=(28, 28, 1), width: int = 32,
     )
 
 
-def build_decoder(latent_dim: int, image_shape=(28, 28, 1), width: int = 32) -> keras.Sequential:
-    """The conv decoder, from z (batch, latent_dim) to logits (batch, *image_shape).
+def build_decoder(latent_dim: int, image_shape=(28, 28, 1), filters: int = 32) -> keras.Sequential:
+    """The conv decoder of the tutorial, from z (batch, latent_dim) to logits (batch, H, W, C).
 
-    Dense(h/4 * w/4 * width, relu) -> Reshape((h/4, w/4, width)) ->
-    Conv2DTranspose(2*width, 3, s2, same, relu) -> Conv2DTranspose(width, 3, s2, same, relu)
-    -> Conv2DTranspose(channels, 3, s1, same) (logits, no activation).
+    ``Dense((H // 4) * (W // 4) * filters, relu) -> Reshape((H // 4, W // 4, filters)) ->
+    Conv2DTranspose(2 * filters, 3, s2, same, relu) -> Conv2DTranspose(filters, 3, s2, same,
+    relu) -> Conv2DTranspose(C, 3, s1, same)`` (logits, no activation).
     """
-    height, width_px, channels = _check_image_shape(image_shape)
+    height, width, channels = _check_image_shape(image_shape)
     # BEGIN FILL-IN build_decoder
-    h, w = height // 4, width_px // 4
+    h, w = height // 4, width // 4
     return keras.Sequential(
         [
             keras.Input(shape=(latent_dim,)),
-            layers.Dense(h * w * width, activation="relu"),
-            layers.Reshape((h, w, width)),
-            layers.Conv2DTranspose(2 * width, 3, strides=2, padding="same", activation="relu"),
-            layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu"),
+            layers.Dense(h * w * filters, activation="relu"),
+            layers.Reshape((h, w, filters)),
+            layers.Conv2DTranspose(2 * filters, 3, strides=2, padding="same", activation="relu"),
+            layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu"),
             layers.Conv2DTranspose(channels, 3, strides=1, padding="same"),
         ],
         name="decoder",
     )
     # END FILL-IN build_decoder
+
+
+# ---- the exercise sheet's models (functional API, two encoder heads) ----------------------
+def build_dense_encoder(latent_dim: int = 2, image_shape=(28, 28, 1),
+                        intermediate_dim: int = 256) -> keras.Model:
+    """The exercise sheet's fully connected encoder, with the functional API.
+
+    ``Input(image_shape) -> Flatten -> Dense(intermediate_dim, relu)``, then two heads
+    ``Dense(latent_dim)`` named ``z_mean`` and ``z_log_var``.
+
+    Returns:
+        a ``keras.Model`` named ``"encoder"`` with the outputs ``[z_mean, z_log_var]``.
+    """
+    # BEGIN FILL-IN build_dense_encoder
+    x = keras.Input(shape=image_shape)
+    h = layers.Flatten()(x)
+    h = layers.Dense(intermediate_dim, activation="relu")(h)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(h)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(h)
+    return keras.Model(x, [z_mean, z_log_var], name="encoder")
+    # END FILL-IN build_dense_encoder
+
+
+def build_dense_decoder(latent_dim: int = 2, image_shape=(28, 28, 1),
+                        intermediate_dim: int = 256) -> keras.Model:
+    """The exercise sheet's fully connected decoder, with the functional API.
+
+    ``Input(latent_dim) -> Dense(intermediate_dim, relu) -> Dense(H * W * C) ->
+    Reshape(image_shape)``: logits, no activation (the sheet's sigmoid is applied by
+    ``decode(z, apply_sigmoid=True)`` and by the generator).
+
+    Returns:
+        a ``keras.Model`` named ``"decoder"``, (batch, latent_dim) -> (batch, *image_shape).
+    """
+    # BEGIN FILL-IN build_dense_decoder
+    height, width, channels = image_shape
+    z = keras.Input(shape=(latent_dim,))
+    h = layers.Dense(intermediate_dim, activation="relu")(z)
+    h = layers.Dense(height * width * channels)(h)
+    logits = layers.Reshape(tuple(image_shape))(h)
+    return keras.Model(z, logits, name="decoder")
+    # END FILL-IN build_dense_decoder
+
+
+def fix_variance(encoder: keras.Model) -> keras.Model:
+    """The same encoder with its variance fixed to 1: outputs ``[z_mean, zeros]``.
+
+    The new model shares ``encoder``'s layers and computes the same ``z_mean``; its second
+    output, the log-variance, is 0 for every input (variance exp(0) = 1), so training it
+    learns only the mean.
+    """
+    # BEGIN FILL-IN fix_variance
+    z_mean, _ = encoder.outputs
+    z_log_var = ops.zeros_like(z_mean)
+    return keras.Model(encoder.input, [z_mean, z_log_var], name="encoder_fixed_variance")
+    # END FILL-IN fix_variance
+
+
+def build_generator(decoder: keras.Model) -> keras.Model:
+    """The exercise sheet's generator: a model from a latent point to pixel probabilities.
+
+    It reuses the (trained) ``decoder``'s layers and applies the sigmoid to its logits, so
+    ``build_generator(decoder).predict(np.array([[0.5, 0.2]]))`` is a generated image.
+    """
+    # BEGIN FILL-IN build_generator
+    z = keras.Input(shape=decoder.input_shape[1:])
+    probabilities = layers.Activation("sigmoid")(decoder(z))
+    return keras.Model(z, probabilities, name="generator")
+    # END FILL-IN build_generator
+
+
+def build_pooling_encoder(latent_dim: int = 2, image_shape=(28, 28, 1),
+                          intermediate_dim: int = 16) -> keras.Model:
+    """The exercise sheet's Conv2D/MaxPooling encoder, with the functional API.
+
+    ``Conv2D(16, 3, relu, same) -> MaxPooling2D(2) -> Conv2D(8, 3, relu, same) ->
+    MaxPooling2D(2) -> Flatten -> Dense(intermediate_dim, relu)``, then the heads
+    ``z_mean`` and ``z_log_var``.
+
+    Returns:
+        a ``keras.Model`` named ``"encoder"`` with the outputs ``[z_mean, z_log_var]``.
+    """
+    # BEGIN FILL-IN build_pooling_encoder
+    x = keras.Input(shape=image_shape)
+    h = layers.Conv2D(16, 3, activation="relu", padding="same")(x)
+    h = layers.MaxPooling2D(2, padding="same")(h)
+    h = layers.Conv2D(8, 3, activation="relu", padding="same")(h)
+    h = layers.MaxPooling2D(2, padding="same")(h)
+    h = layers.Flatten()(h)
+    h = layers.Dense(intermediate_dim, activation="relu")(h)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(h)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(h)
+    return keras.Model(x, [z_mean, z_log_var], name="encoder")
+    # END FILL-IN build_pooling_encoder
+
+
+def build_pooling_decoder(latent_dim: int = 2, image_shape=(28, 28, 1),
+                          intermediate_dim: int = 16) -> keras.Model:
+    """The exercise sheet's Conv2D/UpSampling decoder, with its unpadded ``Conv2D(16, 3)``.
+
+    ``Dense(intermediate_dim, relu) -> Dense(s * s' * 8, relu) -> Reshape((s, s', 8)) ->
+    Conv2D(8, 3, relu, same) -> UpSampling2D(2) -> Conv2D(16, 3, relu) -> UpSampling2D(2) ->
+    Conv2D(C, 3, same)`` (logits). The unpadded convolution takes 2 rows and columns off,
+    so the first feature map is ``s = H // 4 + 1`` by ``s' = W // 4 + 1``
+    (28: 8 -> 16 -> 14 -> 28).
+
+    Returns:
+        a ``keras.Model`` named ``"decoder"``, (batch, latent_dim) -> (batch, *image_shape).
+    """
+    # BEGIN FILL-IN build_pooling_decoder
+    height, width, channels = image_shape
+    rows, cols = height // 4 + 1, width // 4 + 1  # (rows * 2 - 2) * 2 = height
+    z = keras.Input(shape=(latent_dim,))
+    h = layers.Dense(intermediate_dim, activation="relu")(z)
+    h = layers.Dense(rows * cols * 8, activation="relu")(h)
+    h = layers.Reshape((rows, cols, 8))(h)
+    h = layers.Conv2D(8, 3, activation="relu", padding="same")(h)
+    h = layers.UpSampling2D(2)(h)
+    h = layers.Conv2D(16, 3, activation="relu")(h)
+    h = layers.UpSampling2D(2)(h)
+    logits = layers.Conv2D(channels, 3, padding="same")(h)
+    return keras.Model(z, logits, name="decoder")
+    # END FILL-IN build_pooling_decoder
+
+
+# ---- the model classes ------------------------------------------------------------------------
+_MISSING_REPARAMETERIZE = (
+    "{cls} needs reparameterize=: a function reparameterize(mean, logvar, seed=None) -> z, "
+    "e.g. your own from the MNIST notebook's part 3, or vaecourse.tf.sampling.reparameterize "
+    "in a later notebook."
+)
 
 
 class _VAEBase(keras.Model):
@@ -82,13 +222,17 @@ class _VAEBase(keras.Model):
     latent_dim: int
     fixed_variance: bool = False
 
-    def _init_common(self, latent_dim: int, image_shape, seed: int | None) -> None:
+    def _init_common(self, latent_dim: int, image_shape, seed: int | None,
+                     reparameterize: ReparameterizeFn | None) -> None:
         if int(latent_dim) < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        if not callable(reparameterize):
+            raise TypeError(_MISSING_REPARAMETERIZE.format(cls=type(self).__name__))
         self.latent_dim = int(latent_dim)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.reparameterize_fn = reparameterize
 
     def encode(self, x):
         """(mean, logvar) of q(z|x), each (batch, latent_dim); logvar = 0 with fixed variance."""
@@ -99,8 +243,8 @@ class _VAEBase(keras.Model):
         return mean, logvar
 
     def reparameterize(self, mean, logvar):
-        """z = mean + exp(0.5 * logvar) * eps with the model's seeded noise."""
-        return _reparameterize(mean, logvar, seed=self.seed_generator)
+        """z = mean + exp(0.5 * logvar) * eps, drawn by the given function with the model's seed."""
+        return self.reparameterize_fn(mean, logvar, seed=self.seed_generator)
 
     def decode(self, z, apply_sigmoid: bool = False):
         """Logits of p(x|z), or pixel probabilities with ``apply_sigmoid=True``."""
@@ -118,130 +262,91 @@ class _VAEBase(keras.Model):
         mean, logvar = self.encode(x)
         return self.decode(self.reparameterize(mean, logvar))
 
-    def get_config(self) -> dict:
-        """Constructor arguments (for ``keras.models.clone_model`` and saving)."""
-        return {"latent_dim": self.latent_dim, "image_shape": self.image_shape, "seed": self.seed}
-
 
 class CVAE(_VAEBase):
-    """Convolutional VAE of TensorFlow's CVAE tutorial, for any (h, w, c) with h, w divisible by 4.
+    """Convolutional VAE of TensorFlow's CVAE tutorial, for any (H, W, C) with H, W divisible by 4.
 
     Args:
         latent_dim: size of z.
         image_shape: (28, 28, 1) for MNIST, (32, 32, 3) for CIFAR-10.
-        width: channels of the first conv layer (the second has ``2 * width``).
+        filters: channels of the first conv layer (the second has ``2 * filters``); the
+            decoder gets the same number.
+        decoder: the decoder, a Keras model from (batch, latent_dim) to logits
+            (batch, *image_shape), or a function ``build(latent_dim, image_shape, filters)``
+            that makes one (the MNIST notebook passes its student's ``build_decoder``,
+            later notebooks :func:`build_decoder`).
+        reparameterize: ``reparameterize(mean, logvar, seed=None) -> z`` (the MNIST notebook's
+            own, or :func:`vaecourse.tf.sampling.reparameterize`); called with the model's
+            ``SeedGenerator``.
         fixed_variance: encoder outputs only the mean; logvar is fixed to 0.
         seed: seeds the model's noise (weights are seeded by ``config.seed_everything``).
-        decoder: a decoder to use instead of :func:`build_decoder`'s (e.g. a student's own);
-            it must map (batch, latent_dim) to logits of shape (batch, *image_shape).
+        width: the former name of ``filters`` (transition, see below).
+
+    Transition (issue 11): the notebooks after MNIST still call ``CVAE(latent_dim,
+    image_shape, width=..., seed=...)`` without ``decoder=`` and ``reparameterize=``. Until
+    they pass them, a missing one falls back to this package's own fill-in (lines marked
+    ``# TRANSITION``; the MNIST notebook always passes its student's). Remove the fallbacks
+    once every caller passes both.
     """
 
-    def __init__(self, latent_dim: int, image_shape=(28, 28, 1), width: int = 32,
+    def __init__(self, latent_dim: int, image_shape=(28, 28, 1), filters: int = 32, *,
+                 decoder: keras.Model | DecoderBuilder | None = None,
+                 reparameterize: ReparameterizeFn | None = None,
                  fixed_variance: bool = False, seed: int | None = None,
-                 decoder: keras.Model | None = None, **kwargs) -> None:
+                 width: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._init_common(latent_dim, _check_image_shape(image_shape), seed)
-        self.width = int(width)
+        shape = _check_image_shape(image_shape)
+        if reparameterize is None:
+            from .sampling import reparameterize  # TRANSITION (issue 11)
+        self._init_common(latent_dim, shape, seed, reparameterize)
+        self.filters = int(filters if width is None else width)
         self.fixed_variance = bool(fixed_variance)
         self.encoder = build_encoder(
-            self.latent_dim, image_shape, self.width,
+            self.latent_dim, shape, self.filters,
             outputs=self.latent_dim if self.fixed_variance else None,
         )
-        self.decoder = decoder if decoder is not None else build_decoder(
-            self.latent_dim, image_shape, self.width)
+        if decoder is None:
+            decoder = build_decoder  # TRANSITION (issue 11)
+        if not isinstance(decoder, keras.layers.Layer):
+            decoder = decoder(self.latent_dim, shape, self.filters)
+        self.decoder = decoder
         self.built = True  # the encoder and decoder are built with their inputs
 
-    def get_config(self) -> dict:
-        """Constructor arguments."""
-        return {**super().get_config(), "width": self.width, "fixed_variance": self.fixed_variance}
 
-
-class DenseVAE(_VAEBase):
-    """Fully connected VAE: Flatten -> Dense(hidden...) -> (mean, logvar); mirrored decoder.
+class VAE(_VAEBase):
+    """A VAE from a two-headed encoder and a decoder, as the exercise sheet builds them.
 
     Args:
-        latent_dim: size of z.
-        image_shape: the image shape (any).
-        hidden: sizes of the hidden layers of the encoder (the decoder reverses them).
-        fixed_variance: encoder outputs only the mean; logvar is fixed to 0.
+        encoder: a Keras model from images (batch, *image_shape) to the two outputs
+            ``[z_mean, z_log_var]``, each (batch, latent_dim) (functional API).
+        decoder: a Keras model from z (batch, latent_dim) to logits (batch, *image_shape).
+        reparameterize: ``reparameterize(mean, logvar, seed=None) -> z``, called with the
+            model's ``SeedGenerator``.
         seed: seeds the model's noise.
+
+    Raises:
+        ValueError: if the encoder does not have two outputs of the same size.
     """
 
-    def __init__(self, latent_dim: int, image_shape=(28, 28, 1), hidden=(512, 256),
-                 fixed_variance: bool = False, seed: int | None = None, **kwargs) -> None:
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, *,
+                 reparameterize: ReparameterizeFn | None = None, seed: int | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
-        shape = tuple(int(d) for d in image_shape)
-        self._init_common(latent_dim, shape, seed)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.fixed_variance = bool(fixed_variance)
-        out = self.latent_dim if self.fixed_variance else 2 * self.latent_dim
-        self.encoder = keras.Sequential(
-            [keras.Input(shape=shape), layers.Flatten()]
-            + [layers.Dense(h, activation="relu") for h in self.hidden]
-            + [layers.Dense(out)],
-            name="encoder",
-        )
-        self.decoder = keras.Sequential(
-            [keras.Input(shape=(self.latent_dim,))]
-            + [layers.Dense(h, activation="relu") for h in reversed(self.hidden)]
-            + [layers.Dense(math.prod(shape)), layers.Reshape(shape)],
-            name="decoder",
-        )
-        self.built = True
-
-    def get_config(self) -> dict:
-        """Constructor arguments."""
-        return {**super().get_config(), "hidden": self.hidden, "fixed_variance": self.fixed_variance}
-
-
-class PoolingVAE(_VAEBase):
-    """The exercise sheet's Conv2D / MaxPooling VAE.
-
-    Encoder: Conv2D(16, 3, relu, same) -> MaxPool(2) -> Conv2D(8, 3, relu, same) -> MaxPool(2)
-    -> Flatten -> Dense(intermediate_dim, relu) -> two Dense heads z_mean and z_log_var.
-    Decoder: Dense(intermediate_dim, relu) -> Dense(h/4 * w/4 * 8, relu) -> Reshape ->
-    Conv2D(8, 3, relu, same) -> UpSampling(2) -> Conv2D(16, 3, relu, same) -> UpSampling(2)
-    -> Conv2D(channels, 3, same) (logits; the sheet's sigmoid is ``decode(apply_sigmoid=True)``).
-    ``encoder`` is a functional model with the two outputs ``[z_mean, z_log_var]``.
-    """
-
-    def __init__(self, latent_dim: int, image_shape=(28, 28, 1), intermediate_dim: int = 16,
-                 seed: int | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        height, width, channels = _check_image_shape(image_shape)
-        self._init_common(latent_dim, (height, width, channels), seed)
-        self.intermediate_dim = int(intermediate_dim)
-        inputs = keras.Input(shape=(height, width, channels))
-        h = layers.Conv2D(16, 3, activation="relu", padding="same")(inputs)
-        h = layers.MaxPooling2D(2)(h)
-        h = layers.Conv2D(8, 3, activation="relu", padding="same")(h)
-        h = layers.MaxPooling2D(2)(h)
-        h = layers.Flatten()(h)
-        h = layers.Dense(self.intermediate_dim, activation="relu")(h)
-        z_mean = layers.Dense(self.latent_dim, name="z_mean")(h)
-        z_log_var = layers.Dense(self.latent_dim, name="z_log_var")(h)
-        self.encoder = keras.Model(inputs, [z_mean, z_log_var], name="encoder")
-        self.decoder = keras.Sequential(
-            [
-                keras.Input(shape=(self.latent_dim,)),
-                layers.Dense(self.intermediate_dim, activation="relu"),
-                layers.Dense(height // 4 * width // 4 * 8, activation="relu"),
-                layers.Reshape((height // 4, width // 4, 8)),
-                layers.Conv2D(8, 3, activation="relu", padding="same"),
-                layers.UpSampling2D(2),
-                layers.Conv2D(16, 3, activation="relu", padding="same"),
-                layers.UpSampling2D(2),
-                layers.Conv2D(channels, 3, padding="same"),
-            ],
-            name="decoder",
-        )
+        outputs = getattr(encoder, "outputs", None) or []
+        if len(outputs) != 2 or tuple(outputs[0].shape) != tuple(outputs[1].shape):
+            shapes = [tuple(o.shape) for o in outputs]
+            raise ValueError(
+                f"VAE: the encoder must output [z_mean, z_log_var], two tensors of shape "
+                f"(batch, latent_dim); it outputs {shapes or 'nothing known'}. Build it with the "
+                "functional API: keras.Model(x, [z_mean, z_log_var])."
+            )
+        self._init_common(int(outputs[0].shape[-1]), encoder.inputs[0].shape[1:], seed,
+                          reparameterize)
+        self.encoder = encoder
+        self.decoder = decoder
         self.built = True
 
     def encode(self, x):
-        """(z_mean, z_log_var) from the two encoder heads."""
+        """(z_mean, z_log_var) from the encoder's two heads."""
         z_mean, z_log_var = self.encoder(x)
         return z_mean, z_log_var
-
-    def get_config(self) -> dict:
-        """Constructor arguments."""
-        return {**super().get_config(), "intermediate_dim": self.intermediate_dim}

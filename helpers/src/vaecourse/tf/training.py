@@ -1,9 +1,15 @@
-"""Training: ``tf.data`` pipelines, a compiled train step, the test ELBO and ``fit``.
+"""Training: ``tf.data`` pipelines, the train step, its compiled form, the test ELBO and ``fit``.
 
 ``fit`` prints one line per epoch (train loss, test ELBO and, unless ``show_time=False``,
 the wall time) and shows a tqdm progress bar on stderr; both are easy to silence for
 nbval (``progress=False, show_time=False``) or to mark ``# NBVAL_IGNORE_OUTPUT``.
-TensorFlow places the work on a GPU by itself when one is visible (Colab).
+TensorFlow places the work on a GPU by itself when one is visible (Colab); ``fit`` then
+reads the loss back from the GPU only every ``readback_every`` steps, and it stops after
+``VAECOURSE_MAX_STEPS`` optimizer steps when that is set (the full-scale check).
+
+The loss and the gradient step are arguments of ``fit`` (``loss_fn=``, ``step_fn=``), never
+defaults: :func:`train_step` is a fill-in of the MNIST notebook, so the package itself
+never calls it; a later notebook passes it explicitly.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from .. import plots
-from .losses import compute_loss
+from .. import config, plots
+
+READBACK_EVERY = 25  # fit copies the loss to the host every this many steps (a GPU sync)
 
 LossFn = Callable  # loss_fn(model, x) -> scalar tensor (a negative ELBO or similar)
 StepFn = Callable  # step_fn(model, x, optimizer, loss_fn) -> loss, one gradient step
@@ -90,7 +97,12 @@ def make_datasets(
     return train, test
 
 
-def _train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer, loss_fn: LossFn):
+def train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer, loss_fn: LossFn):
+    """One gradient step on the batch ``x`` that decreases ``loss_fn(model, x)``; returns that loss.
+
+    Plain Python (eager); :func:`compiled_step` compiles it (or a student's own) with
+    ``tf.function``.
+    """
     # BEGIN FILL-IN train_step
     with tf.GradientTape() as tape:
         loss = loss_fn(model, x)
@@ -100,30 +112,27 @@ def _train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer, lo
     # END FILL-IN train_step
 
 
-def train_step(model: keras.Model, x, optimizer: keras.optimizers.Optimizer,
-               loss_fn: LossFn = compute_loss, step_fn: StepFn = _train_step):
-    """One compiled (``tf.function``) gradient step on the batch ``x``; returns the loss.
+def compiled_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                  loss_fn: LossFn, step_fn: StepFn) -> Callable:
+    """``step_fn(model, x, optimizer, loss_fn)`` compiled with ``tf.function``, as a function of ``x``.
 
-    ``step_fn(model, x, optimizer, loss_fn)`` is the Python step to compile (default: the
-    package's; the MNIST notebook passes the student's own). It is compiled once per model,
-    optimizer, loss and step. The optimizer is built on the model's variables first, so
-    that its slot variables are not created inside the traced function.
+    ``step_fn`` is the Python step to compile: the MNIST notebook passes its student's
+    ``train_step``, later notebooks :func:`train_step`. It is compiled once per model,
+    optimizer, loss and step (cached with the model). The optimizer is built on the model's
+    variables first, so that its slot variables are not created inside the traced function.
     """
-    return _compiled_step(model, optimizer, loss_fn, step_fn)(x)
-
-
-def _compiled_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                   loss_fn: LossFn, step_fn: StepFn) -> Callable:
-    """The compiled ``step_fn`` for this model, optimizer and loss (optimizer built first)."""
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
     return _compiled_for(model, ("train", optimizer, loss_fn, step_fn),
                          lambda m, batch: step_fn(m, batch, optimizer, loss_fn))
 
 
-def evaluate_elbo(model: keras.Model, dataset: tf.data.Dataset,
-                  loss_fn: LossFn = compute_loss) -> float:
-    """The average ELBO (``-loss_fn``, weighted by batch size) over ``dataset``, in nats."""
+def evaluate_elbo(model: keras.Model, dataset: tf.data.Dataset, loss_fn: LossFn) -> float:
+    """The average ELBO (``-loss_fn``, weighted by batch size) over ``dataset``, in nats.
+
+    ``loss_fn(model, x)`` is a negative ELBO averaged over the batch (e.g. a notebook's
+    ``compute_loss``); it is compiled once per model.
+    """
     batch_loss = _compiled_for(model, ("loss", loss_fn), loss_fn)
     total, count = 0.0, 0
     for x in dataset:
@@ -177,51 +186,74 @@ def fit(
     test_ds: tf.data.Dataset,
     epochs: int,
     optimizer: keras.optimizers.Optimizer | None = None,
-    loss_fn: LossFn = compute_loss,
+    *,
+    loss_fn: LossFn,
+    step_fn: StepFn | None = None,
+    eval_loss_fn: LossFn | None = None,
     recon_batch: np.ndarray | None = None,
     show: bool = True,
     progress: bool = True,
     show_time: bool = True,
-    eval_loss_fn: LossFn | None = None,
     on_epoch_end: Callable[[History], None] | None = None,
-    step_fn: StepFn | None = None,
+    readback_every: int = READBACK_EVERY,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs with a compiled step; return the ``History``.
 
     Args:
         optimizer: default ``keras.optimizers.Adam(1e-3)``.
-        loss_fn: ``loss_fn(model, x)`` -> scalar, minimized (default: the MC negative ELBO).
+        loss_fn: ``loss_fn(model, x)`` -> scalar, minimized (e.g. the notebook's
+            ``compute_loss``; a later notebook passes ``losses.compute_loss``).
+        step_fn: ``step_fn(model, x, optimizer, loss_fn)`` -> loss, the gradient step to
+            compile (the MNIST notebook passes its student's ``train_step``, later notebooks
+            :func:`train_step`). Transition (issue 11): a missing ``step_fn`` still falls back
+            to :func:`train_step` until the notebooks after MNIST pass it; remove then.
+        eval_loss_fn: the test-set loss whose negative is reported as the ELBO
+            (default: ``loss_fn``).
         recon_batch: a fixed batch of test images; if given (and ``show``), originals vs
             reconstructions are shown after every epoch.
         show: print one line per epoch (and show the reconstructions).
         progress: show a tqdm bar over the batches, with the running loss.
         show_time: include the wall time in the epoch line (turn off for nbval).
-        eval_loss_fn: the test-set loss whose negative is reported as the ELBO
-            (default: :func:`~vaecourse.tf.losses.compute_loss`, as in the TF tutorial).
         on_epoch_end: called with the history after every epoch (benchmarks print from it,
             notebooks show images).
-        step_fn: ``step_fn(model, x, optimizer, loss_fn)`` -> loss, the gradient step to
-            compile (default: :func:`train_step`'s; the MNIST notebook passes the student's).
+        readback_every: copy the loss from the device to Python only every this many steps
+            (each copy waits for the GPU to finish); the epoch's mean loss still includes
+            every step.
+
+    With ``VAECOURSE_MAX_STEPS`` set (:func:`vaecourse.config.max_steps`, the full-scale
+    check), at most that many optimizer steps are taken in this call: the epoch in which
+    the cap is reached ends early, is evaluated, and training stops there.
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if readback_every < 1:
+        raise ValueError(f"readback_every must be >= 1, got {readback_every}")
     optimizer = optimizer or keras.optimizers.Adam(1e-3)
-    eval_loss_fn = eval_loss_fn or compute_loss
+    eval_loss_fn = eval_loss_fn or loss_fn
+    if step_fn is None:
+        step_fn = train_step  # TRANSITION (issue 11)
+    cap = config.max_steps()
     history = History()
-    steps = int(train_ds.cardinality())
-    step = _compiled_step(model, optimizer, loss_fn, step_fn or _train_step)  # once, not per batch
+    steps_per_epoch = int(train_ds.cardinality())
+    step = compiled_step(model, optimizer, loss_fn, step_fn)  # once, not per batch
+    taken = 0
     for epoch in range(1, epochs + 1):
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        loss_sum, seen = 0.0, 0
-        bar = tqdm(total=steps if steps > 0 else None, desc=f"epoch {epoch}/{epochs}",
-                   disable=not progress, leave=False, file=sys.stderr, unit="batch")
+        loss_sum, seen, steps = 0.0, 0, 0
+        pending: list[tuple[tf.Tensor, int]] = []  # losses not yet read back, with batch sizes
+        bar = tqdm(total=steps_per_epoch if steps_per_epoch > 0 else None,
+                   desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False,
+                   file=sys.stderr, unit="batch")
         for x in train_ds:
-            loss = float(step(x))
-            n = int(x.shape[0])
-            loss_sum += loss * n
-            seen += n
+            if cap is not None and taken >= cap:
+                break
+            pending.append((step(x), int(x.shape[0])))
+            taken += 1
+            steps += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.2f}", refresh=False)
+            if len(pending) >= readback_every:
+                loss_sum, seen = _read_back(pending, loss_sum, seen, bar)
+        loss_sum, seen = _read_back(pending, loss_sum, seen, bar)
         bar.close()
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         if seen == 0:
@@ -246,4 +278,22 @@ def fit(
                 plots.display(fig)
         if on_epoch_end is not None:
             on_epoch_end(history)
+        if cap is not None and taken >= cap:
+            if epoch < epochs or (steps_per_epoch > 0 and steps < steps_per_epoch):
+                print(f"{config.MAX_STEPS_ENV}={cap}: stopped after {taken} optimizer steps "
+                      f"(epoch {epoch} of {epochs}).", flush=True)
+            break
     return history
+
+
+def _read_back(pending: list[tuple[tf.Tensor, int]], loss_sum: float, seen: int,
+               bar: tqdm) -> tuple[float, int]:
+    """Add the pending losses (one device-to-host copy) to the epoch's sums; empty ``pending``."""
+    if not pending:
+        return loss_sum, seen
+    losses = np.asarray(tf.stack([tf.reduce_mean(tf.cast(loss, tf.float32)) for loss, _ in pending]),
+                        dtype=np.float64)
+    sizes = np.array([n for _, n in pending], dtype=np.float64)
+    pending.clear()
+    bar.set_postfix(loss=f"{losses[-1]:.2f}", refresh=False)
+    return loss_sum + float(losses @ sizes), seen + int(sizes.sum())

@@ -1,7 +1,12 @@
-"""The main job: train the reference MNIST CVAE and write its figures and a summary.
+"""Train the reference MNIST CVAE and write its figures and a summary (``make mnist-demo``).
 
-    python -m vaecourse.tf.demo --out out/demo            # profile from VAECOURSE_PROFILE
-    VAECOURSE_PROFILE=ci python -m vaecourse.tf.demo --out out/demo   # seconds on a CPU
+    python benchmarks/mnist_demo.py --out out/demo                      # profile from VAECOURSE_PROFILE
+    VAECOURSE_PROFILE=ci python benchmarks/mnist_demo.py --out out/demo # seconds on a CPU
+
+An instructor's script, not part of the ``vaecourse`` package: it runs the package's
+*reference* implementations of the MNIST notebook's fill-ins (``preprocess_images``,
+``build_decoder``, ``reparameterize``, ``kl_reconstruction_loss``, ``train_step``), which the
+student build of the package does not contain.
 
 Writes into ``--out``: ``reconstructions.png``, ``latent_scatter.png``, ``manifold.png``
 (latent size 2 only), ``samples.png``, ``training_curves.png``, ``one_per_class.png`` and
@@ -12,16 +17,19 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import time
 from pathlib import Path
 
-import keras  # the package vaecourse.tf, imported first, has quieted TensorFlow
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .. import config, data, plots
-from . import latent as latent_space
-from . import losses, models, training
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from vaecourse import config, data, plots  # noqa: E402
+from vaecourse.tf import latent as latent_space  # noqa: E402
+from vaecourse.tf import losses, models, sampling, training  # noqa: E402
 
 
 def _save(fig, path: Path) -> str:
@@ -56,9 +64,11 @@ def run(out: Path, latent: int = 2, epochs: int | None = None, seed: int = 0,
     print(f"{config.describe_runtime()}; MNIST {len(x_train)} train / {len(x_test)} test; "
           f"CVAE(latent={latent}), {epochs} epochs, batch {batch_size}")
     train_ds, test_ds = training.make_datasets(x_train, x_test, batch_size, seed=seed)
-    model = models.CVAE(latent, seed=seed)
+    model = models.CVAE(latent, decoder=models.build_decoder,
+                        reparameterize=sampling.reparameterize, seed=seed)
     history = training.fit(model, train_ds, test_ds, epochs, keras.optimizers.Adam(learning_rate),
-                           loss_fn=losses.kl_reconstruction_loss, progress=progress)
+                           loss_fn=losses.kl_reconstruction_loss, step_fn=training.train_step,
+                           eval_loss_fn=losses.compute_loss, progress=progress)
 
     files = []
     recon = training.reconstruct(model, x_test[:10])
@@ -79,7 +89,7 @@ def run(out: Path, latent: int = 2, epochs: int | None = None, seed: int = 0,
         "vaecourse demo: reference MNIST CVAE (TensorFlow / Keras 3)",
         config.describe_runtime(),
         f"data: {len(x_train)} train / {len(x_test)} test images (binarized)",
-        f"model: CVAE(latent_dim={latent}, width=32), {model.count_params()} parameters",
+        f"model: CVAE(latent_dim={latent}, filters=32), {model.count_params()} parameters",
         f"training: {epochs} epochs, batch {batch_size}, Adam({learning_rate:g}), analytic-KL loss",
         "",
         history.to_table(),
