@@ -279,6 +279,23 @@ def test_evaluate_vae_uses_the_functions_it_is_given_and_no_others(monkeypatch) 
     assert full["ELBO"] == pytest.approx(plain["ELBO"])
 
 
+def test_evaluate_vae_survives_a_wrong_function_it_is_given(capsys) -> None:
+    # A student's broken function costs its column (nan, with a message), not the evaluation.
+    model = fakes.LinearVAE(latent_dim=2, image_shape=(4, 4, 1), seed=3)
+    x = np.random.default_rng(11).random((9, 4, 4, 1)).astype(np.float32)
+
+    def broken_mmd(a, b):
+        raise ValueError("shapes do not match")
+
+    result = metrics.evaluate_vae(model, x, mmd=broken_mmd, bits_per_dim=metrics.bits_per_dim,
+                                  active_units=lambda means: means.var(axis=0) > 0.01)  # a mask, not a count
+    assert math.isnan(result["MMD"]) and math.isnan(result["active"])
+    assert result["bits/dim"] == pytest.approx(metrics.bits_per_dim(-result["ELBO"], (4, 4, 1)))
+    out = capsys.readouterr().out
+    assert "broken_mmd failed (ValueError: shapes do not match)" in out and "its column shows nan" in out
+    assert "nan" in metrics.format_table({"m": result}, columns=["ELBO", "MMD", "active"])
+
+
 # -- presentation ----------------------------------------------------------------------------
 def test_format_table_aligns_models_and_formats_each_column() -> None:
     rows = {
