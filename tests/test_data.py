@@ -99,6 +99,60 @@ def test_real_local_data(monkeypatch):
     assert x.max() > 200  # real digits, not blobs scaled down
 
 
+def _write_cifar10(folder: Path, n_train: int = 7, n_test: int = 3) -> dict:
+    rng = np.random.default_rng(1)
+    arrays = {
+        "x_train": rng.integers(0, 256, (n_train, 32, 32, 3), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, (n_train, 1), dtype=np.uint8),
+        "x_test": rng.integers(0, 256, (n_test, 32, 32, 3), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, (n_test, 1), dtype=np.uint8),
+    }
+    np.savez(folder / "cifar10_subset.npz", **arrays)
+    return arrays
+
+
+def test_pad_split_repeats_rows_in_order():
+    x, y = np.arange(3)[:, None] * np.ones((3, 2)), np.array([5, 6, 7])
+    px, py = data.pad_split((x, y), 8)
+    np.testing.assert_array_equal(py, [5, 6, 7, 5, 6, 7, 5, 6])
+    np.testing.assert_array_equal(px[:, 0], [0, 1, 2, 0, 1, 2, 0, 1])
+    assert data.pad_split((x, y), 2)[0] is x  # long enough: unchanged
+    with pytest.raises(ValueError, match="nothing"):
+        data.pad_split((x[:0], y[:0]), 4)
+
+
+def test_cifar10_is_padded_to_the_real_sizes_only_when_asked(tmp_path, monkeypatch, capsys):
+    arrays = _write_cifar10(tmp_path)
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
+    monkeypatch.delenv(config.PAD_ENV, raising=False)
+    (x, y), (xt, yt) = data.load_cifar10()
+    assert (len(x), len(xt)) == (7, 3)
+    monkeypatch.setenv(config.PAD_ENV, "1")
+    (x, y), (xt, yt) = data.load_cifar10()
+    assert x.shape == (50_000, 32, 32, 3) and y.shape == (50_000, 1) and x.dtype == np.uint8
+    assert xt.shape == (10_000, 32, 32, 3) and yt.shape == (10_000, 1)
+    np.testing.assert_array_equal(x[:7], arrays["x_train"])
+    np.testing.assert_array_equal(x[7:14], arrays["x_train"])  # repeated in order
+    np.testing.assert_array_equal(y[-1], arrays["y_train"][(50_000 - 1) % 7])
+    np.testing.assert_array_equal(xt[9_999], arrays["x_test"][9_999 % 3])
+    assert "pads the local 7 training / 3 test images to 50,000 / 10,000" in capsys.readouterr().err
+    (x, _), (xt, _) = data.load_cifar10(max_train=20, max_test=5)  # the subset limits still apply
+    assert (len(x), len(xt)) == (20, 5)
+
+
+@pytest.mark.skipif(not (SHARED / "cifar10_subset.npz").is_file(), reason="no local real data")
+def test_real_local_cifar10_padded(monkeypatch):
+    monkeypatch.setenv(config.DATA_ENV, str(SHARED))
+    monkeypatch.delenv(config.PAD_ENV, raising=False)
+    (x, y), (xt, yt) = data.load_cifar10()
+    assert (len(x), len(xt)) == (5_438, 1_017)
+    monkeypatch.setenv(config.PAD_ENV, "1")
+    (xp, yp), (xtp, ytp) = data.load_cifar10()
+    assert (len(xp), len(xtp)) == (50_000, 10_000)
+    np.testing.assert_array_equal(xp[5_438:5_438 * 2], x)
+    np.testing.assert_array_equal(ytp[:1_017], yt)
+
+
 def test_preprocess_images():
     images = np.array([[[0, 127], [128, 255]]], np.uint8)
     binary = data.preprocess_images(images)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
+from vaecourse import gaussian
 from vaecourse.tf import fakes, losses, metrics
+from vaecourse.tf import mmd as mmd_module
+
+PACKAGE = Path(gaussian.__file__).resolve().parent
 
 
 # -- bits per dimension ----------------------------------------------------------------------
@@ -78,13 +87,15 @@ def test_gaussian_likelihood_is_the_normal_density_of_the_sigmoid_mean() -> None
 
 
 # -- latent usage ----------------------------------------------------------------------------
-def test_kl_per_dimension_is_zero_at_the_prior_and_sums_to_the_kl_term() -> None:
+def test_kl_per_dimension_with_the_tensorflow_kl_is_zero_at_the_prior_and_sums_to_the_kl_term() -> None:
+    # metrics uses the one kl_per_dimension (vaecourse.gaussian) with the TF elementwise KL
+    assert metrics.kl_per_dimension is gaussian.kl_per_dimension
     zeros = np.zeros((10, 6), np.float32)
-    np.testing.assert_allclose(metrics.kl_per_dimension(zeros, zeros), np.zeros(6), atol=1e-7)
+    np.testing.assert_allclose(gaussian.kl_per_dimension(zeros, zeros, losses.kl_gaussians), np.zeros(6), atol=1e-7)
     rng = np.random.default_rng(5)
     mean = rng.normal(size=(40, 6)).astype(np.float32)
     logvar = rng.normal(size=(40, 6)).astype(np.float32)
-    per_dim = metrics.kl_per_dimension(mean, logvar)
+    per_dim = gaussian.kl_per_dimension(mean, logvar, losses.kl_gaussians)
     m, lv = mean.astype(np.float64), logvar.astype(np.float64)
     closed_form = (-0.5 * (1 + lv - m**2 - np.exp(lv))).mean(axis=0)
     np.testing.assert_allclose(per_dim, closed_form, rtol=1e-5)
@@ -105,15 +116,78 @@ def test_active_units_counts_dimensions_whose_mean_varies_with_x() -> None:
     assert isinstance(metrics.active_units(mean), int)
 
 
+# -- the MMD to the prior, in blocks -----------------------------------------------------------
 def test_mmd_to_prior_is_near_zero_for_prior_codes_and_grows_with_a_shift() -> None:
     rng = np.random.default_rng(7)
     z = rng.standard_normal((300, 4)).astype(np.float32)
-    near = metrics.mmd_to_prior(z, seed=1)
+    near = metrics.mmd_to_prior(z, mmd_module.mmd, seed=1)
     assert abs(near) < 0.02
-    shifted = [metrics.mmd_to_prior(z + s, seed=1) for s in (0.5, 1.0, 2.0)]
+    shifted = [metrics.mmd_to_prior(z + s, mmd_module.mmd, seed=1) for s in (0.5, 1.0, 2.0)]
     assert near < shifted[0] < shifted[1] < shifted[2]
     with pytest.raises(ValueError, match="shape"):
-        metrics.mmd_to_prior(z[0])
+        metrics.mmd_to_prior(z[0], mmd_module.mmd)
+    with pytest.raises(TypeError, match="mmd"):
+        metrics.mmd_to_prior(z, "rbf")
+    with pytest.raises(ValueError, match="block_size"):
+        metrics.mmd_to_prior(z, mmd_module.mmd, block_size=1)
+
+
+def test_mmd_to_prior_averages_equal_blocks_with_fresh_prior_samples() -> None:
+    z = np.random.default_rng(8).normal(0.5, 1.0, (1030, 3)).astype(np.float32)
+    calls = []
+
+    def recording(x, y):
+        calls.append((np.asarray(x), np.asarray(y)))
+        return float(len(calls))  # 1, 2, 3: the result must be their mean
+
+    assert metrics.mmd_to_prior(z, recording, block_size=400, seed=3) == pytest.approx(2.0)
+    assert [len(x) for x, _ in calls] == [344, 343, 343]  # ceil(1030 / 400) = 3 blocks
+    assert all(y.shape == x.shape for x, y in calls)
+    codes = np.concatenate([x for x, _ in calls])  # every code once, shuffled
+    np.testing.assert_array_equal(np.sort(codes, axis=0), np.sort(z, axis=0))
+    assert not np.array_equal(codes, z)
+    prior = np.concatenate([y for _, y in calls])
+    assert abs(prior.mean()) < 0.1 and abs(prior.std() - 1.0) < 0.05
+    assert not np.array_equal(calls[0][1], calls[1][1][:343])
+
+
+def test_mmd_to_prior_in_blocks_agrees_with_one_estimate_on_all_codes() -> None:
+    # Both are unbiased: over a few seeds the block average stays within the noise of the
+    # estimate on all 1,200 codes, for a clearly non-zero MMD.
+    z = np.random.default_rng(9).normal(0.6, 0.7, (1200, 4)).astype(np.float32)
+    blocks = [metrics.mmd_to_prior(z, mmd_module.mmd, block_size=300, seed=s) for s in range(4)]
+    whole = [metrics.mmd_to_prior(z, mmd_module.mmd, block_size=1200, seed=s) for s in range(4)]
+    assert np.mean(whole) > 0.1
+    assert abs(np.mean(blocks) - np.mean(whole)) < 0.1 * np.mean(whole)
+
+
+_MEMORY_PROBE = """
+import os, resource
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"; os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+import numpy as np
+from vaecourse.tf import metrics, mmd
+rng = np.random.default_rng(0)
+for dim in (32, 128):
+    metrics.mmd_to_prior(rng.normal(size=(600, dim)).astype(np.float32), mmd.mmd)  # warm up
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    z = rng.normal(0.3, 1.0, (10_000, dim)).astype(np.float32)
+    value = metrics.mmd_to_prior(z, mmd.mmd)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(dim, value, (after - before) / 1024.0)
+"""
+
+
+def test_mmd_to_prior_of_10000_codes_needs_bounded_memory() -> None:
+    # One call of mmd on 10,000 codes of size 32 would build a (10,000, 10,000, 32) float32
+    # tensor (12.8 GB; 51 GB at size 128). In blocks of 512 the peak memory of the process
+    # (measured in a fresh subprocess, after a warm-up call) grows by well under 1 GB.
+    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE], capture_output=True,
+                         text=True, timeout=600, check=True)
+    for line in out.stdout.splitlines():
+        dim, value, grown_mb = (float(v) for v in line.split())
+        assert 0.0 < value < 1.0  # the codes are shifted: a positive MMD^2
+        assert grown_mb < 700, f"latent size {dim:.0f}: the peak memory grew by {grown_mb:.0f} MB"
+    assert len(out.stdout.splitlines()) == 2
 
 
 # -- a whole evaluation, checked against NumPy on a model with known weights ------------------
@@ -122,12 +196,32 @@ def _np_bernoulli_loglik(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return ll.reshape(len(x), -1).sum(axis=1)
 
 
+class _CountingVAE(fakes.LinearVAE):
+    """A LinearVAE that counts its encode and reparameterize calls and the images they saw."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.encoded = 0
+        self.sampled = 0
+
+    def encode(self, x):
+        self.encoded += len(x)
+        return super().encode(x)
+
+    def reparameterize(self, mean, logvar):
+        self.sampled += int(mean.shape[0])
+        return super().reparameterize(mean, logvar)
+
+
 def test_evaluate_vae_matches_numpy_on_a_linear_vae() -> None:
     rng = np.random.default_rng(8)
     shape = (4, 4, 3)
-    model = fakes.LinearVAE(latent_dim=3, image_shape=shape, seed=2)
+    model = _CountingVAE(latent_dim=3, image_shape=shape, seed=2)
     x = rng.random((12, *shape)).astype(np.float32)
-    result = metrics.evaluate_vae(model, x, likelihood="bernoulli", batch_size=64)
+    result = metrics.evaluate_vae(model, x, likelihood="bernoulli", batch_size=64,
+                                  bits_per_dim=metrics.bits_per_dim,
+                                  active_units=metrics.active_units, mmd=mmd_module.mmd)
+    assert model.encoded == 12 and model.sampled == 12  # one pass: each image encoded and sampled once
 
     mean, logvar = model.np_encode(x)
     z = model.np_reparameterize(mean, logvar)
@@ -141,7 +235,11 @@ def test_evaluate_vae_matches_numpy_on_a_linear_vae() -> None:
     mse = ((model.np_decode(mean) - x) ** 2).mean()
     assert result["MSE"] == pytest.approx(mse, rel=1e-4)
     assert result["active"] == int((mean.var(axis=0) > 0.01).sum())
+    assert result["MMD"] == pytest.approx(metrics.mmd_to_prior(z, mmd_module.mmd), rel=1e-4)
     np.testing.assert_allclose(result["kl_per_dim"].sum(), kl.mean(), rtol=1e-4)
+    np.testing.assert_allclose(result["mean"], mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(result["logvar"], logvar, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(result["z"], z, rtol=1e-5, atol=1e-6)
     assert set(metrics.COLUMNS) <= set(result)
     # batching does not change the deterministic columns
     batched = metrics.evaluate_vae(model, x[:8], batch_size=3)
@@ -150,15 +248,52 @@ def test_evaluate_vae_matches_numpy_on_a_linear_vae() -> None:
     assert batched["MSE"] == pytest.approx(whole["MSE"], rel=1e-5)
 
 
-def test_evaluate_vae_of_an_encoder_at_the_prior_uses_no_latent_units() -> None:
-    model = fakes.LinearVAE(latent_dim=4, image_shape=(4, 4, 1), at_prior=True)
-    x = np.random.default_rng(9).random((16, 4, 4, 1)).astype(np.float32)
-    result = metrics.evaluate_vae(model, x)
-    assert result["KL"] == pytest.approx(0.0, abs=1e-6)
-    assert result["active"] == 0
-    np.testing.assert_allclose(result["kl_per_dim"], np.zeros(4), atol=1e-6)
-    with pytest.raises(ValueError, match="images"):
-        metrics.evaluate_vae(model, x[0])
+def test_evaluate_vae_uses_the_functions_it_is_given_and_no_others(monkeypatch) -> None:
+    # Without the functions, their columns are absent; with them, their results are used.
+    # The package's own fill-ins are never called (students have them stripped).
+    def stripped(*args, **kwargs):
+        raise NotImplementedError("a fill-in")
+
+    for name in ("bits_per_dim", "active_units"):
+        monkeypatch.setattr(metrics, name, stripped)
+    for name in ("mmd", "gaussian_kernel", "mmd_loss"):
+        monkeypatch.setattr(mmd_module, name, stripped)
+    model = fakes.LinearVAE(latent_dim=2, image_shape=(4, 4, 1), seed=3)
+    x = np.random.default_rng(10).random((9, 4, 4, 1)).astype(np.float32)
+    plain = metrics.evaluate_vae(model, x)
+    assert not {"bits/dim", "active", "MMD"} & set(plain)
+    seen = {}
+
+    def my_bits_per_dim(nll, image_shape):
+        seen["shape"] = tuple(image_shape)
+        return 7.5
+
+    def my_mmd(a, b):
+        seen.setdefault("mmd", []).append(len(a))
+        return 0.25
+
+    full = metrics.evaluate_vae(model, x, bits_per_dim=my_bits_per_dim,
+                                active_units=lambda means: 42, mmd=my_mmd)
+    assert (full["bits/dim"], full["active"], full["MMD"]) == (7.5, 42, 0.25)
+    assert seen == {"shape": (4, 4, 1), "mmd": [9]}
+    assert full["ELBO"] == pytest.approx(plain["ELBO"])
+
+
+def test_evaluate_vae_survives_a_wrong_function_it_is_given(capsys) -> None:
+    # A student's broken function costs its column (nan, with a message), not the evaluation.
+    model = fakes.LinearVAE(latent_dim=2, image_shape=(4, 4, 1), seed=3)
+    x = np.random.default_rng(11).random((9, 4, 4, 1)).astype(np.float32)
+
+    def broken_mmd(a, b):
+        raise ValueError("shapes do not match")
+
+    result = metrics.evaluate_vae(model, x, mmd=broken_mmd, bits_per_dim=metrics.bits_per_dim,
+                                  active_units=lambda means: means.var(axis=0) > 0.01)  # a mask, not a count
+    assert math.isnan(result["MMD"]) and math.isnan(result["active"])
+    assert result["bits/dim"] == pytest.approx(metrics.bits_per_dim(-result["ELBO"], (4, 4, 1)))
+    out = capsys.readouterr().out
+    assert "broken_mmd failed (ValueError: shapes do not match)" in out and "its column shows nan" in out
+    assert "nan" in metrics.format_table({"m": result}, columns=["ELBO", "MMD", "active"])
 
 
 # -- presentation ----------------------------------------------------------------------------
@@ -189,3 +324,109 @@ def test_plot_kl_per_dimension_draws_one_sorted_panel_per_model() -> None:
     heights = [p.get_height() for p in axes[0].patches]
     assert heights == sorted(heights, reverse=True) == [3.0, 0.1, 0.0]
     plt.close(fig)
+
+
+# -- no package code outside a fill-in calls a fill-in (these modules) --------------------------
+_MY_MODULES = ["gaussian.py", "data.py", "tf/metrics.py", "tf/mmd.py"]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _fill_in_functions() -> set[str]:
+    """Qualified names (``vaecourse.tf.metrics.bits_per_dim``) of the functions holding a fill-in."""
+    names = set()
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        lines = text.splitlines()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef):
+                if any("# BEGIN FILL-IN" in line for line in lines[node.lineno - 1 : node.end_lineno]):
+                    names.add(f"{_module_name(path)}.{node.name}")
+    return names
+
+
+def _fill_in_lines(text: str) -> set[int]:
+    inside, lines = False, set()
+    for number, line in enumerate(text.splitlines(), 1):
+        if "# BEGIN FILL-IN" in line:
+            inside = True
+        elif "# END FILL-IN" in line:
+            inside = False
+        elif inside:
+            lines.add(number)
+    return lines
+
+
+def _aliases(tree: ast.Module, module: str) -> dict[str, str]:
+    """What each top-level name of the module refers to, qualified."""
+    aliases = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(module.split(".")[: -node.level] + ([base] if base else []))
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{base}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            aliases[node.name] = f"{module}.{node.name}"
+    return aliases
+
+
+def _offences(text: str, module: str, fill_ins: set[str]) -> list[str]:
+    """Calls, outside fill-in bodies, of a fill-in (by what the called name refers to)."""
+    tree = ast.parse(text)
+    aliases = _aliases(tree, module)
+    inside = _fill_in_lines(text)
+    offences = []
+
+    def visit(node: ast.AST, params: frozenset[str]) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            params = params | {a.arg for a in args.args + args.kwonlyargs + args.posonlyargs}
+        if isinstance(node, ast.Call) and node.lineno not in inside:
+            func, target = node.func, None
+            if isinstance(func, ast.Name) and func.id not in params:
+                target = aliases.get(func.id)
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                base = aliases.get(func.value.id) if func.value.id not in params else None
+                target = f"{base}.{func.attr}" if base else None
+            if target in fill_ins:
+                offences.append(f"{module}:{node.lineno} calls {target}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, params)
+
+    visit(tree, frozenset())
+    return offences
+
+
+@pytest.mark.parametrize("module", _MY_MODULES)
+def test_no_code_outside_a_fill_in_calls_a_fill_in(module: str) -> None:
+    fill_ins = _fill_in_functions()
+    assert {"vaecourse.tf.metrics.bits_per_dim", "vaecourse.tf.mmd.mmd",
+            "vaecourse.gaussian.kl_gaussians_logvar"} <= fill_ins
+    path = PACKAGE / module
+    offences = _offences(path.read_text(), _module_name(path), fill_ins)
+    assert not offences, "package code outside a fill-in calls a fill-in:\n" + "\n".join(offences)
+
+
+def test_the_fill_in_call_check_finds_calls_and_spares_parameters() -> None:
+    fill_ins = _fill_in_functions()
+    text = textwrap.dedent("""
+        from . import mmd as mmd_module
+        from .metrics import bits_per_dim
+
+        def f(nll, model, active_units):
+            model.reparameterize(nll, nll)       # a method of an argument: not the package's
+            active_units(nll)                    # a parameter: the caller's function
+            mmd_module.mmd(nll, nll)             # the package's fill-in
+            return bits_per_dim(nll, (1,))       # the package's fill-in
+        """)
+    found = _offences(text, "vaecourse.tf.other", fill_ins)
+    assert found == ["vaecourse.tf.other:8 calls vaecourse.tf.mmd.mmd",
+                     "vaecourse.tf.other:9 calls vaecourse.tf.metrics.bits_per_dim"]

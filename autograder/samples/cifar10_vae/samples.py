@@ -9,6 +9,9 @@ from autograder.proofs.sample import Sample, function_cell
 PRE = "preprocess_cifar10"
 BPD = "bits_per_dim"
 ANS = "answer_likelihood"
+LOSS, T_LOSS = "gaussian_vae_loss", "test_gaussian_vae_loss"
+TRAIN, T_TRAIN = "train_cifar10", "test_train_cifar10"
+WALK, T_WALK = "walk_between_classes", "test_walk_between_classes"
 
 
 def preprocess(body: str) -> str:
@@ -22,6 +25,44 @@ def bits_per_dim(body: str) -> str:
 
 
 D = "d = np.prod(image_shape)\nnll = np.asarray(nll_nats, dtype=np.float64)\n"
+
+
+def loss(body: str) -> str:
+    """A full gaussian_vae_loss cell with ``body``."""
+    return function_cell("gaussian_vae_loss(model, x, sigma=0.1)", body)
+
+
+# the reference up to the per-image reconstruction term, for variants of the rest
+_LOSS_HEAD = """mean, logvar = model.encode(x)
+z = model.reparameterize(mean, logvar)
+x = tf.cast(x, tf.float32)
+x_mean = tf.sigmoid(model.decode(z))
+num_dims = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
+kl = losses.kl_to_standard_normal(mean, logvar)
+"""
+_CONST = "num_dims * (math.log(sigma) + 0.5 * math.log(2.0 * math.pi))"
+
+
+def train(body: str) -> str:
+    """A full training cell (the given lines around ``body``)."""
+    return ("# NBVAL_IGNORE_OUTPUT\n"
+            "optimizer = keras.optimizers.Adam(1e-3)  # train with this optimizer: the check below counts its steps\n"
+            "config.seed_everything(0)\n" + body.strip("\n") + "\n"
+            'print(f"CVAE: latent size {LATENT_DIM}, width {WIDTH}, {model.count_params():,} parameters")\n')
+
+
+_DECODER = "decoder=models.build_decoder(LATENT_DIM, IMAGE_SHAPE, WIDTH)"
+
+
+def walk(body: str) -> str:
+    """A full walk_between_classes cell with ``body``."""
+    return function_cell("walk_between_classes(model, images, labels, src_class, dst_class, n_steps=10)", body)
+
+
+_PAIR = """first = data.one_per_class(labels)
+x_src = images[first[data.CIFAR10_CLASSES.index(src_class)]]
+x_dst = images[first[data.CIFAR10_CLASSES.index(dst_class)]]
+"""
 
 SAMPLES = [
     # --- preprocess_cifar10 ---------------------------------------------------------------
@@ -141,5 +182,244 @@ SAMPLES = [
         kind="alternative",
         description="the right letter in lower case",
         answers={ANS: 'ANSWER_LIKELIHOOD = "b"\n'},
+    ),
+    Sample(
+        name="answer_punctuated",
+        kind="alternative",
+        description="the right letter in brackets",
+        answers={ANS: 'ANSWER_LIKELIHOOD = "(B)"\n'},
+    ),
+    # --- gaussian_vae_loss ----------------------------------------------------------------
+    Sample(
+        name="loss_no_constants",
+        kind="mistake",
+        description="drops the constants D (log sigma + log(2 pi) / 2): fine for training, wrong in nats",
+        answers={LOSS: loss(_LOSS_HEAD + """sq = tf.reduce_sum(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_mean(sq / (2.0 * sigma**2) + kl)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_sigma_as_variance",
+        kind="mistake",
+        description="divides by 2 sigma instead of 2 sigma^2 (sigma taken for the variance)",
+        answers={LOSS: loss(_LOSS_HEAD + f"""sq = tf.reduce_sum(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_mean(sq / (2.0 * sigma) + {_CONST} + kl)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_mean_over_pixels",
+        kind="mistake",
+        description="averages the squared error over the pixels instead of summing it",
+        answers={LOSS: loss(_LOSS_HEAD + f"""sq = tf.reduce_mean(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_mean(sq / (2.0 * sigma**2) + {_CONST} + kl)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_no_sigmoid",
+        kind="mistake",
+        description="compares the images with the logits (no sigmoid)",
+        answers={LOSS: loss(_LOSS_HEAD.replace("tf.sigmoid(model.decode(z))", "model.decode(z)") + f"""sq = tf.reduce_sum(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_mean(sq / (2.0 * sigma**2) + {_CONST} + kl)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_kl_subtracted",
+        kind="mistake",
+        description="subtracts the KL term",
+        answers={LOSS: loss(_LOSS_HEAD + f"""sq = tf.reduce_sum(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_mean(sq / (2.0 * sigma**2) + {_CONST} - kl)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_summed_over_batch",
+        kind="mistake",
+        description="sums over the batch instead of averaging",
+        answers={LOSS: loss(_LOSS_HEAD + f"""sq = tf.reduce_sum(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_sum(sq / (2.0 * sigma**2) + {_CONST} + kl)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_bernoulli_reused",
+        kind="mistake",
+        description="reuses the MNIST loss as is (Bernoulli likelihood)",
+        answers={LOSS: loss("return losses.compute_loss(model, x)")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_unit_variance",
+        kind="mistake",
+        description="the package's Gaussian of variance 1: ignores sigma",
+        answers={LOSS: loss('return losses.compute_loss(model, x, likelihood="gaussian")')},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_numpy",
+        kind="mistake",
+        description="computes in NumPy: right numbers, but no gradient and no graph mode (the training "
+                    "falls back to the package's loss, so only this test is lost)",
+        answers={LOSS: loss("""mean, logvar = (np.asarray(t, np.float64) for t in model.encode(x))
+z = np.asarray(model.reparameterize(mean, logvar), np.float64)
+x_mean = 1.0 / (1.0 + np.exp(-np.asarray(model.decode(z), np.float64)))
+x = np.asarray(x, np.float64).reshape(len(x_mean), -1)
+d = x.shape[1]
+nll = ((x - x_mean.reshape(len(x), -1)) ** 2).sum(1) / (2 * sigma**2) + d * (np.log(sigma) + 0.5 * np.log(2 * np.pi))
+kl = -0.5 * (1 + logvar - mean**2 - np.exp(logvar)).sum(1)
+return np.float32((nll + kl).mean())""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_reuses_compute_loss",
+        kind="alternative",
+        description="the MNIST loss with the package's Gaussian likelihood (single-sample KL)",
+        answers={LOSS: loss("return losses.compute_loss(model, x, likelihood=metrics.gaussian_likelihood(sigma))")},
+    ),
+    Sample(
+        name="loss_keras_ops_single_sample_kl",
+        kind="alternative",
+        description="Keras ops, -log N written with log(2 pi sigma^2), single-sample KL by hand",
+        answers={LOSS: loss("""mean, logvar = model.encode(x)
+z = model.reparameterize(mean, logvar)
+x_hat = ops.sigmoid(model.decode(z))
+x = ops.cast(x, "float32")
+per_pixel = 0.5 * ops.square(x - x_hat) / sigma**2 + 0.5 * math.log(2 * math.pi * sigma**2)
+nll = ops.sum(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=1)
+log_q = ops.sum(-0.5 * (ops.square(z - mean) * ops.exp(-logvar) + logvar), axis=1)
+log_p = ops.sum(-0.5 * ops.square(z), axis=1)
+return ops.mean(nll + log_q - log_p)""").replace("def gaussian_vae_loss", "from keras import ops\n\n\ndef gaussian_vae_loss")},
+    ),
+    Sample(
+        name="loss_log_normal_pdf",
+        kind="alternative",
+        description="the MNIST log_normal_pdf on flattened images with logvar = 2 log sigma, analytic KL",
+        answers={LOSS: loss("""mean, logvar = model.encode(x)
+z = model.reparameterize(mean, logvar)
+batch = tf.shape(z)[0]
+x_flat = tf.reshape(tf.cast(x, tf.float32), (batch, -1))
+mu_flat = tf.reshape(tf.sigmoid(model.decode(z)), (batch, -1))
+log_px = losses.log_normal_pdf(x_flat, mu_flat, 2.0 * tf.math.log(tf.constant(sigma, tf.float32)))
+return tf.reduce_mean(-log_px + losses.kl_to_standard_normal(mean, logvar))""")},
+    ),
+    # --- the training cell ---------------------------------------------------------------
+    Sample(
+        name="train_without_the_optimizer",
+        kind="mistake",
+        description="lets training.fit make its own optimizer (the check cannot count the steps)",
+        answers={TRAIN: train(f"""model = models.CVAE(LATENT_DIM, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0, {_DECODER})
+history = training.fit(model, train_ds, test_ds, EPOCHS, loss_fn=loss_fn, eval_loss_fn=loss_fn)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_mnist_latent_size",
+        kind="mistake",
+        description="keeps the MNIST latent size 2",
+        answers={TRAIN: train("""model = models.CVAE(2, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0,
+                    decoder=models.build_decoder(2, IMAGE_SHAPE, WIDTH))
+history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_mnist_image_shape",
+        kind="mistake",
+        description="builds the MNIST-shaped model (28x28x1): training fails on colour images",
+        answers={TRAIN: train("""model = models.CVAE(LATENT_DIM, width=WIDTH, seed=0, decoder=models.build_decoder(LATENT_DIM))
+history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_on_the_test_set",
+        kind="mistake",
+        description="trains on the test images",
+        answers={TRAIN: train(f"""model = models.CVAE(LATENT_DIM, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0, {_DECODER})
+history = training.fit(model, test_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_own_decoder_package_loss",
+        kind="alternative",
+        description="its own Keras decoder for 32x32x3 and the package's Gaussian ELBO, keyword style",
+        answers={TRAIN: train("""decoder = keras.Sequential([
+    keras.Input(shape=(LATENT_DIM,)),
+    keras.layers.Dense(8 * 8 * WIDTH, activation="relu"),
+    keras.layers.Reshape((8, 8, WIDTH)),
+    keras.layers.Conv2DTranspose(2 * WIDTH, 3, strides=2, padding="same", activation="relu"),
+    keras.layers.Conv2DTranspose(WIDTH, 3, strides=2, padding="same", activation="relu"),
+    keras.layers.Conv2DTranspose(3, 3, padding="same"),
+])
+model = models.CVAE(latent_dim=LATENT_DIM, image_shape=(32, 32, 3), width=WIDTH, seed=0, decoder=decoder)
+package_loss = functools.partial(losses.compute_loss, likelihood=likelihood)
+history = training.fit(model, train_ds, test_ds, epochs=EPOCHS, optimizer=optimizer,
+                       loss_fn=package_loss, eval_loss_fn=package_loss, recon_batch=x_test[:10], progress=False)""")},
+    ),
+    # --- walk_between_classes ------------------------------------------------------------
+    Sample(
+        name="walk_sampled_codes",
+        kind="mistake",
+        description="walks between sampled codes instead of the posterior means",
+        answers={WALK: walk(_PAIR + """mean, logvar = model.encode(np.stack([x_src, x_dst]))
+z = np.asarray(model.reparameterize(mean, logvar))
+t = np.linspace(0.0, 1.0, n_steps)[:, None]
+return np.asarray(model.decode((1 - t) * z[0] + t * z[1], apply_sigmoid=True))""")},
+        fails={T_WALK},
+    ),
+    Sample(
+        name="walk_logits",
+        kind="mistake",
+        description="returns the decoder's logits, not pixel probabilities",
+        answers={WALK: walk(_PAIR + """mean, _ = model.encode(np.stack([x_src, x_dst]))
+mean = np.asarray(mean)
+t = np.linspace(0.0, 1.0, n_steps)[:, None]
+return np.asarray(model.decode((1 - t) * mean[0] + t * mean[1]))""")},
+        fails={T_WALK},
+    ),
+    Sample(
+        name="walk_in_pixel_space",
+        kind="mistake",
+        description="cross-fades the two images instead of walking in the latent space",
+        answers={WALK: walk(_PAIR + """t = np.linspace(0.0, 1.0, n_steps)[:, None, None, None]
+return ((1 - t) * x_src + t * x_dst).astype(np.float32)""")},
+        fails={T_WALK},
+    ),
+    Sample(
+        name="walk_without_the_ends",
+        kind="mistake",
+        description="leaves out both ends of the line (n_steps inner points)",
+        answers={WALK: walk(_PAIR + """mean, _ = model.encode(np.stack([x_src, x_dst]))
+mean = np.asarray(mean)
+t = np.linspace(0.0, 1.0, n_steps + 2)[1:-1, None]
+return np.asarray(model.decode((1 - t) * mean[0] + t * mean[1], apply_sigmoid=True))""")},
+        fails={T_WALK},
+    ),
+    Sample(
+        name="walk_class_number_as_index",
+        kind="mistake",
+        description="takes the image whose index is the class number, not the first image of the class",
+        answers={WALK: walk("""x_src = images[data.CIFAR10_CLASSES.index(src_class)]
+x_dst = images[data.CIFAR10_CLASSES.index(dst_class)]
+return latent.walk_src_to_dst(model, x_src, x_dst, n_steps=n_steps)""")},
+        fails={T_WALK},
+    ),
+    Sample(
+        name="walk_numpy",
+        kind="alternative",
+        description="finds the images with argmax and interpolates by hand",
+        answers={WALK: walk("""labels = np.asarray(labels).ravel()
+i = int(np.argmax(labels == data.CIFAR10_CLASSES.index(src_class)))
+j = int(np.argmax(labels == data.CIFAR10_CLASSES.index(dst_class)))
+mean, _ = model.encode(images[[i, j]])
+mean = np.asarray(mean)
+path = np.stack([mean[0] + (mean[1] - mean[0]) * k / (n_steps - 1) for k in range(n_steps)])
+return np.asarray(model.decode(path, apply_sigmoid=True), dtype=np.float32)""")},
+    ),
+    Sample(
+        name="walk_tensorflow",
+        kind="alternative",
+        description="TensorFlow ops: tf.linspace and a sigmoid of the logits",
+        answers={WALK: walk("""names = list(data.CIFAR10_CLASSES)
+labels = np.reshape(labels, -1)
+src = images[list(labels).index(names.index(src_class))]
+dst = images[list(labels).index(names.index(dst_class))]
+mean, _ = model.encode(tf.stack([src, dst]))
+t = tf.linspace(0.0, 1.0, n_steps)[:, None]
+return tf.sigmoid(model.decode((1.0 - t) * mean[0] + t * mean[1])).numpy()""")},
     ),
 ]

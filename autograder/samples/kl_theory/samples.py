@@ -170,43 +170,70 @@ SAMPLES = [
         name="concepts_common_wrong_answers",
         kind="mistake",
         description="the tempting wrong choices: sigma^2 * eps, a hard-coded batch, Conv2D, "
-        "the KL with a + sign, x-bar^2 unbiased, the VAE marginal tractable, per-example "
-        "parameters win on test data, the posterior without entropy, a point mass for an "
-        "unused dimension, REINFORCE needs a differentiable f, Bernoulli reparameterizable",
+        "the KL with a + sign, a mean of the KL changes nothing, f(x-bar) unbiased for any f, "
+        "a smooth invertible map has a tractable density, per-example parameters lose on test "
+        "data (the course's old key), the posterior without entropy, a point mass for an unused "
+        "dimension, REINFORCE needs a differentiable f, reparameterization needs q "
+        "differentiable in z, Bernoulli reparameterizable",
         answers={
             "answer_latent_op": 'ANSWER_LATENT_OP = "C"',
             "answer_epsilon_code": 'ANSWER_EPSILON_CODE = "C"',
             "answer_decoder_layer": 'ANSWER_DECODER_LAYER = "A"',
             "answer_kl_expression": 'ANSWER_KL_EXPRESSION = "B"',
-            "answer_unbiased": 'ANSWER_UNBIASED = "ABD"',
-            "answer_tractable": 'ANSWER_TRACTABLE = "ABC"',
-            "answer_amortized": 'ANSWER_AMORTIZED = "A"',
+            "answer_kl_mean": 'ANSWER_KL_MEAN = "A"',
+            "answer_unbiased": 'ANSWER_UNBIASED = "ABC"',
+            "answer_tractable": 'ANSWER_TRACTABLE = "BC"',
+            "answer_amortized": 'ANSWER_AMORTIZED = "C"',
             "answer_no_entropy": 'ANSWER_NO_ENTROPY = "B"',
             "answer_unused_dim": 'ANSWER_UNUSED_DIM = "A"',
-            "answer_trick_requirements": 'ANSWER_TRICK_REQUIREMENTS = "ACD"',
+            "answer_log_derivative": 'ANSWER_LOG_DERIVATIVE = "CD"',
+            "answer_reparameterization": 'ANSWER_REPARAMETERIZATION = "ABCD"',
             "answer_reparameterizable": 'ANSWER_REPARAMETERIZABLE = "ABC"',
         },
         fails={
             "test_answer_latent_op", "test_answer_epsilon_code", "test_answer_decoder_layer",
-            "test_answer_kl_expression", "test_answer_unbiased", "test_answer_tractable",
-            "test_answer_amortized", "test_answer_no_entropy", "test_answer_unused_dim",
-            "test_answer_trick_requirements", "test_answer_reparameterizable",
+            "test_answer_kl_expression", "test_answer_kl_mean", "test_answer_unbiased",
+            "test_answer_tractable", "test_answer_amortized", "test_answer_no_entropy",
+            "test_answer_unused_dim", "test_answer_log_derivative",
+            "test_answer_reparameterization", "test_answer_reparameterizable",
+        },
+    ),
+    Sample(
+        name="concepts_other_distractors",
+        kind="mistake",
+        description="the other distractors of the sheets' items: only the printed loss changes, "
+        "the linear case missed, the latent variable model tractable, the encoder better on both "
+        "sets, q differentiable in z for REINFORCE, g's differentiability forgotten, the full "
+        "covariance not reparameterizable",
+        answers={
+            "answer_kl_mean": 'ANSWER_KL_MEAN = "D"',
+            "answer_unbiased": 'ANSWER_UNBIASED = "A"',
+            "answer_tractable": 'ANSWER_TRACTABLE = "AC"',
+            "answer_amortized": 'ANSWER_AMORTIZED = "D"',
+            "answer_log_derivative": 'ANSWER_LOG_DERIVATIVE = "BC"',
+            "answer_reparameterization": 'ANSWER_REPARAMETERIZATION = "AD"',
+            "answer_reparameterizable": 'ANSWER_REPARAMETERIZABLE = "A"',
+        },
+        fails={
+            "test_answer_kl_mean", "test_answer_unbiased", "test_answer_tractable",
+            "test_answer_amortized", "test_answer_log_derivative",
+            "test_answer_reparameterization", "test_answer_reparameterizable",
         },
     ),
     Sample(
         name="concepts_incomplete_selection",
         kind="mistake",
-        description="select-all questions answered with only some of the right letters, "
-        "or written in words",
+        description="select-all questions answered with only some of the right letters, a letter "
+        "that is not an option, or written in words",
         answers={
-            "answer_unbiased": 'ANSWER_UNBIASED = "A"',
-            "answer_tractable": 'ANSWER_TRACTABLE = "A and C"',
-            "answer_trick_requirements": 'ANSWER_TRICK_REQUIREMENTS = ["B", "D"]',
-            "answer_reparameterizable": 'ANSWER_REPARAMETERIZABLE = "ABCD"',
+            "answer_unbiased": 'ANSWER_UNBIASED = "B"',
+            "answer_tractable": 'ANSWER_TRACTABLE = "D"',
+            "answer_log_derivative": 'ANSWER_LOG_DERIVATIVE = "the third one"',
+            "answer_reparameterization": 'ANSWER_REPARAMETERIZATION = ["A", "C"]',
         },
         fails={
-            "test_answer_unbiased", "test_answer_tractable", "test_answer_trick_requirements",
-            "test_answer_reparameterizable",
+            "test_answer_unbiased", "test_answer_tractable", "test_answer_log_derivative",
+            "test_answer_reparameterization",
         },
     ),
     Sample(
@@ -218,12 +245,14 @@ SAMPLES = [
             "answer_epsilon_code": 'ANSWER_EPSILON_CODE = " (A) "',
             "answer_decoder_layer": 'ANSWER_DECODER_LAYER = ["B"]',
             "answer_kl_expression": "ANSWER_KL_EXPRESSION = 'a'",
-            "answer_unbiased": 'ANSWER_UNBIASED = ["d", "a"]',
-            "answer_tractable": 'ANSWER_TRACTABLE = "C, A"',
-            "answer_amortized": 'ANSWER_AMORTIZED = "B)"',
+            "answer_kl_mean": 'ANSWER_KL_MEAN = "b."',
+            "answer_unbiased": 'ANSWER_UNBIASED = ["b", "a"]',
+            "answer_tractable": 'ANSWER_TRACTABLE = "(c)"',
+            "answer_amortized": 'ANSWER_AMORTIZED = "A)"',
             "answer_no_entropy": 'ANSWER_NO_ENTROPY = {"c"}',
             "answer_unused_dim": 'ANSWER_UNUSED_DIM = "B."',
-            "answer_trick_requirements": 'ANSWER_TRICK_REQUIREMENTS = {"D", "C", "B"}',
+            "answer_log_derivative": 'ANSWER_LOG_DERIVATIVE = {"C"}',
+            "answer_reparameterization": 'ANSWER_REPARAMETERIZATION = "D, C, A"',
             "answer_reparameterizable": 'ANSWER_REPARAMETERIZABLE = ("B", "A")',
         },
     ),

@@ -9,6 +9,15 @@ from autograder.proofs.sample import Sample, function_cell
 KERNEL, MMD, LOSS, ACTIVE = "gaussian_kernel", "mmd", "mmd_loss", "active_units"
 T_KERNEL, T_MMD, T_PROPS = "test_gaussian_kernel", "test_mmd", "test_mmd_properties"
 T_LOSS, T_ACTIVE = "test_mmd_loss", "test_active_units"
+TRAIN, T_TRAIN = "train_mmd", "test_train_mmd"
+
+
+def train(body: str) -> str:
+    """A full cell training the MMD model (the given lines around ``body``)."""
+    return ("# NBVAL_IGNORE_OUTPUT\n"
+            "mmd_optimizer = keras.optimizers.Adam(1e-3)  # train with this optimizer: the check below counts its steps\n"
+            'print(f"MMD model (lambda = {LAMBDA:g}); the reported test ELBO is still the ELBO")\n'
+            + body.strip("\n") + "\n")
 
 
 def kernel(body: str) -> str:
@@ -294,5 +303,55 @@ return tf.reduce_sum(tf.cast(variance > threshold, tf.int32))""")},
         kind="alternative",
         description="the diagonal of np.cov (n - 1 in the denominator)",
         answers={ACTIVE: active("return int(np.sum(np.diag(np.cov(np.asarray(mean, dtype=float), rowvar=False)) > threshold))")},
+    ),
+    Sample(
+        name="loss_numpy",
+        kind="mistake",
+        description="mmd_loss with NumPy arrays: runs eagerly, not in the compiled training step "
+                    "(the notebook then trains the MMD model with the KL loss, so only this test is lost)",
+        answers={LOSS: mmd_loss("""mean, logvar = model.encode(x)
+z = np.asarray(model.reparameterize(mean, logvar))
+reconstruction = -np.mean(np.asarray(reconstruction_log_likelihood(x, model.decode(z), likelihood)))
+prior = np.random.default_rng(0).standard_normal(z.shape).astype(np.float32)
+return reconstruction + lam * float(mmd(z, prior, kernel=kernel, unbiased=unbiased, **kernel_kwargs))""")},
+        fails={T_LOSS},
+    ),
+    # --- training the MMD model ------------------------------------------------------------
+    Sample(
+        name="train_without_the_optimizer",
+        kind="mistake",
+        description="lets training.fit make its own optimizer (the check cannot count the steps)",
+        answers={TRAIN: train("""mmd_model = build_cvae()
+mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_continues_the_kl_model",
+        kind="mistake",
+        description="trains the KL model further with the MMD loss instead of a new model",
+        answers={TRAIN: train("""mmd_model = kl_model
+mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, optimizer=mmd_optimizer,
+                           loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_one_batch_dataset",
+        kind="mistake",
+        description="trains on the first batch only",
+        answers={TRAIN: train("""mmd_model = build_cvae()
+mmd_history = training.fit(mmd_model, train_ds.take(1), test_ds, EPOCHS, optimizer=mmd_optimizer,
+                           loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_own_cvae",
+        kind="alternative",
+        description="builds the CVAE itself and passes its own MMD loss closure, without progress bars",
+        answers={TRAIN: train("""config.seed_everything(1)
+mmd_model = models.CVAE(LATENT_DIM, image_shape=(32, 32, 3), width=WIDTH, seed=1,
+                        decoder=models.build_decoder(LATENT_DIM, (32, 32, 3), WIDTH))
+mmd_history = training.fit(mmd_model, train_ds, test_ds, epochs=EPOCHS, optimizer=mmd_optimizer,
+                           loss_fn=lambda m, x: mmd_loss(m, x, lam=LAMBDA, likelihood=likelihood),
+                           eval_loss_fn=kl_loss, progress=False)""")},
     ),
 ]

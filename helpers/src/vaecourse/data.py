@@ -3,7 +3,9 @@
 Where the data comes from, in this order:
 
 1. ``VAECOURSE_DATA`` is set: read ``mnist.npz`` / ``cifar10_subset.npz`` from it
-   (a missing file is an error that names the variable and the expected files).
+   (a missing file is an error that names the variable and the expected files). With
+   ``VAECOURSE_PAD_TO_FULL=1`` a local copy smaller than the real dataset (the CIFAR-10
+   subset) is padded to the real sizes by repeating its images, for the full-scale check.
 2. Otherwise: the students' path in Colab, ``tf.keras.datasets.<name>.load_data()``
    (the full datasets at their original sizes).
 3. Neither works (a fresh machine with no network): in the ``ci`` profile only, a
@@ -42,10 +44,11 @@ class _Source:
     filename: str
     image_shape: tuple[int, ...]
     keras_name: str
+    full_sizes: tuple[int, int]  # training and test images of the real dataset
 
 
-_MNIST = _Source("MNIST", "mnist.npz", (28, 28), "mnist")
-_CIFAR10 = _Source("CIFAR-10", "cifar10_subset.npz", (32, 32, 3), "cifar10")
+_MNIST = _Source("MNIST", "mnist.npz", (28, 28), "mnist", (60_000, 10_000))
+_CIFAR10 = _Source("CIFAR-10", "cifar10_subset.npz", (32, 32, 3), "cifar10", (50_000, 10_000))
 
 
 def _expected_files_message(source: _Source) -> str:
@@ -138,6 +141,8 @@ def _load(
 ) -> tuple[Split, Split]:
     if config.data_dir() is not None:
         train, test = _from_npz(source)
+        if config.pad_to_full():
+            train, test = _pad_to_full(source, train, test)
     else:
         try:
             train, test = _from_keras(source)
@@ -149,6 +154,33 @@ def _load(
                 ) from error
             train, test = _synthetic(source, error)
     return _head(train, max_train), _head(test, max_test)
+
+
+def pad_split(split: Split, size: int) -> Split:
+    """``split`` made ``size`` long by repeating its rows in order (unchanged if long enough).
+
+    For the full-scale check only: evaluation code then meets the memory load of the real
+    dataset, while the images are those of the local subset.
+    """
+    x, y = split
+    if len(x) == 0:
+        raise ValueError("pad_split: nothing to repeat")
+    if len(x) >= size:
+        return x, y
+    rows = np.arange(size) % len(x)
+    return x[rows], y[rows]
+
+
+def _pad_to_full(source: _Source, train: Split, test: Split) -> tuple[Split, Split]:
+    n_train, n_test = source.full_sizes
+    if len(train[0]) >= n_train and len(test[0]) >= n_test:
+        return train, test
+    print(
+        f"{source.name}: {config.PAD_ENV}=1 pads the local {len(train[0]):,} training / "
+        f"{len(test[0]):,} test images to {n_train:,} / {n_test:,} by repeating them.",
+        file=sys.stderr,
+    )
+    return pad_split(train, n_train), pad_split(test, n_test)
 
 
 def _head(split: Split, limit: int | None) -> Split:
@@ -170,7 +202,9 @@ def load_cifar10(max_train: int | None = None, max_test: int | None = None) -> t
     """``((x_train, y_train), (x_test, y_test))`` of CIFAR-10, as Keras returns them.
 
     Labels have shape ``(N, 1)`` like Keras'. Locally this is the real subset in
-    ``cifar10_subset.npz`` (about 540 training images per class).
+    ``cifar10_subset.npz`` (5,438 training and 1,017 test images); with
+    ``VAECOURSE_PAD_TO_FULL=1`` it is padded by repetition to the real 50,000 / 10,000
+    (:func:`pad_split`), for the full-scale check.
     """
     return _load(_CIFAR10, max_train, max_test)
 

@@ -13,7 +13,9 @@ and against the prior N(0, 1), summed over the dimensions of a diagonal Gaussian
 The rest serves the notebook's experiments: two unbiased estimators of the gradient
 d/dtheta E_{z ~ N(mu, sigma^2)}[f(z)] (the score-function/REINFORCE estimator and the
 reparameterization estimator) and their variances, Jensen's gap, and the KL of each
-latent dimension of a trained VAE. Everything is NumPy; no framework is imported.
+latent dimension of a trained VAE (:func:`kl_per_dimension`, which takes the elementwise KL
+function as an argument, so that it never calls a fill-in). Everything is NumPy; no
+framework is imported.
 
 Functions whose bodies students write in the notebook are marked
 ``# BEGIN FILL-IN <name>`` / ``# END FILL-IN <name>``.
@@ -27,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 ScalarFn = Callable[[np.ndarray], np.ndarray]
+KLFn = Callable[[ArrayLike, ArrayLike, ArrayLike, ArrayLike], ArrayLike]
 
 
 # --- the KL divergence -----------------------------------------------------------------
@@ -89,36 +92,33 @@ def kl_to_standard_normal(mu: ArrayLike, logvar: ArrayLike) -> np.ndarray:
     # END FILL-IN kl_to_standard_normal
 
 
-def kl_per_dimension(mu: ArrayLike, logvar: ArrayLike) -> np.ndarray:
+def kl_per_dimension(mu: ArrayLike, logvar: ArrayLike, kl_fn: KLFn) -> np.ndarray:
     """The average KL to N(0, 1) of each latent dimension over a batch of examples.
 
     Args:
         mu, logvar: shape ``(batch, dim)``, the encoder's outputs for a data set.
+        kl_fn: the elementwise divergence ``kl_fn(mu1, logvar1, mu2, logvar2)`` of
+            N(mu1, exp(logvar1)) from N(mu2, exp(logvar2)), called here with the prior
+            ``(0, 0)``. The ``kl_theory`` notebook passes the student's own
+            ``kl_gaussians_logvar``; TensorFlow code can pass
+            :func:`vaecourse.tf.losses.kl_gaussians`. (No default: the package's
+            reference implementation is a fill-in that students write.)
 
     Returns:
-        Shape ``(dim,)``; it sums to the batch mean of :func:`kl_to_standard_normal`.
+        Shape ``(dim,)``, float64; it sums to the batch mean of the KL term of the ELBO.
         A dimension whose KL is near 0 is unused: q(z_j | x) is the prior for every x.
     """
     mu, logvar = _as_batch(mu, "mu"), _as_batch(logvar, "logvar")
     if mu.shape != logvar.shape:
         raise ValueError(f"mu has shape {mu.shape} but logvar has shape {logvar.shape}")
-    return np.mean(-0.5 * (1.0 + logvar - mu**2 - np.exp(logvar)), axis=0)
-
-
-def active_units(mu: ArrayLike, threshold: float = 0.01) -> np.ndarray:
-    """Which latent dimensions the encoder uses (Burda et al., 2016).
-
-    A dimension is active when its posterior mean moves with the input:
-    ``Var_x(E_q[z_j | x]) > threshold``.
-
-    Args:
-        mu: shape ``(batch, dim)``, the encoder's means for a data set.
-        threshold: the variance below which a dimension counts as unused.
-
-    Returns:
-        Boolean array of shape ``(dim,)``.
-    """
-    return np.var(_as_batch(mu, "mu"), axis=0) > threshold
+    if not callable(kl_fn):
+        raise TypeError(f"kl_fn must be a function kl_fn(mu1, logvar1, mu2, logvar2), not {kl_fn!r}")
+    kl = np.asarray(kl_fn(mu, logvar, 0.0, 0.0), dtype=np.float64)
+    if kl.shape != mu.shape:
+        raise ValueError(
+            f"kl_fn(mu, logvar, 0.0, 0.0) should be elementwise, shape {mu.shape}; got {kl.shape}"
+        )
+    return kl.mean(axis=0)
 
 
 def _as_batch(value: ArrayLike, name: str) -> np.ndarray:
