@@ -8,7 +8,8 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit nbval release samples bench bench-grading student-helpers mnist-demo
+.PHONY: all install demo test lint unit nbval release samples bench bench-grading student-helpers mnist-demo \
+	colab-check
 
 all: install demo
 
@@ -33,6 +34,11 @@ samples:
 
 student-helpers:
 	$(PYTHON) -m autograder student-helpers build/student-helpers
+
+# Grade every assignment's samples with Colab's library versions (Python 3.13, TF 2.20, ...):
+# builds build/colab-venv from requirements-colab.txt (about 7 GB). See .ci/colab-versions.
+colab-check:
+	.ci/colab-versions
 
 bench:
 	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10
