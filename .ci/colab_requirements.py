@@ -43,6 +43,10 @@ KERNEL_PACKAGES = [
 # Grading tools Colab does not ship: their versions come from requirements.txt.
 GRADER_PACKAGES = ["nbgrader", "nbval"]
 CUDA_PREFIXES = ("nvidia-", "cuda-")
+# Kernel-side packages whose Colab version the grader's environment cannot hold (nbgrader
+# 0.9.6 needs IPython 8): .ci/colab-versions installs Colab's version of these, and what they
+# need, into a small overlay on the venv and runs the notebooks in that exact kernel.
+KERNEL_OVERLAY = {"ipython"}
 MAX_DROPS = 20
 
 
@@ -136,6 +140,17 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"more than {MAX_DROPS} of Colab's versions conflict: giving up")
 
     python_version = report["environment"]["python_full_version"]
+    resolved = {normalize(i["metadata"]["name"]) for i in report["install"]}
+    overlay = []
+    for key in sorted(KERNEL_OVERLAY & dropped.keys()):
+        spelled, version = colab[key]
+        sub, output = resolve(args.python, [f"{spelled}=={public_version(version)}"], constraints)
+        if not sub:
+            sys.stderr.write(output)
+            raise SystemExit(f"pip could not resolve Colab's {spelled}=={version} on its own")
+        overlay += [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in sub["install"]
+                    if normalize(i["metadata"]["name"]) == key
+                    or normalize(i["metadata"]["name"]) not in resolved]  # fmt: skip
     same, differ, cuda, extra = [], [], [], []
     for item in sorted(report["install"], key=lambda i: normalize(i["metadata"]["name"])):
         name, version = item["metadata"]["name"], item["metadata"]["version"]
@@ -156,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         f"# colab-python: {args.colab_python}",
         f"# python: {'.'.join(python_version.split('.')[:2])}",
         f"# resolved with: Python {python_version}",
+        "# colab-kernel: " + " ".join(sorted(set(overlay), key=str.lower)),
+        "# (Colab's versions that nbgrader cannot share a venv with: .ci/colab-versions also",
+        "# runs the source notebooks in a kernel with these, on top of the venv)",
         "# torch: PyPI's build of Colab's release (Colab's +cu128/+cpu builds come from",
         "# download.pytorch.org); its CUDA libraries are the ones PyPI's torch requires.",
         "",
