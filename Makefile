@@ -36,9 +36,10 @@ student-helpers:
 	$(PYTHON) -m autograder student-helpers build/student-helpers
 
 # Grade every assignment's samples with Colab's library versions (Python 3.13, TF 2.20, ...):
-# builds build/colab-venv from requirements-colab.txt (about 7 GB). See .ci/colab-versions.
+# builds build/colab-venv from requirements-colab.txt (about 7 GB). See .ci/colab-versions;
+# e.g. make colab-check COLAB_ARGS="--tests kl_theory".
 colab-check:
-	.ci/colab-versions
+	.ci/colab-versions $(COLAB_ARGS)
 
 bench:
 	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10
