@@ -8,7 +8,8 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit nbval release samples bench bench-grading bench-memory student-helpers mnist-demo fullscale
+.PHONY: all install demo test lint unit nbval release samples bench bench-grading bench-memory student-helpers mnist-demo \
+	fullscale colab-check
 
 all: install demo
 
@@ -33,6 +34,12 @@ samples:
 
 student-helpers:
 	$(PYTHON) -m autograder student-helpers build/student-helpers
+
+# Grade every assignment's samples with Colab's library versions (Python 3.13, TF 2.20, ...):
+# builds build/colab-venv from requirements-colab.txt (about 7 GB). See .ci/colab-versions;
+# e.g. make colab-check COLAB_ARGS="--tests kl_theory".
+colab-check:
+	.ci/colab-versions $(COLAB_ARGS)
 
 bench:
 	$(PYTHON) benchmarks/mnist_tf.py --latent 2 --epochs 10
