@@ -208,7 +208,7 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_the_student_build_trains_and_explores_with_functions_passed_in(tmp_path):
-    from autograder.student_build import build_student_helpers
+    from autograder.pipeline.student_build import build_student_helpers
 
     out, names = build_student_helpers(ROOT / "helpers", tmp_path / "student")
     assert {"train_step", "reparameterize", "build_decoder", "compute_loss"} <= set(names)
