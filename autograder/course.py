@@ -6,8 +6,11 @@ the working directory with the student data (``autograder/course/`` by default, 
 ``VAECOURSE_COURSE_DIR`` moves it). :func:`autograder.pipeline.settings.apply_settings` turns
 it into nbgrader settings; ``autograder/nbgrader_config.py`` and every command of
 ``python -m autograder`` start from :meth:`Course.default`, so the plain ``nbgrader`` commands
-and ours see the same course. (Issue 11's ``course.toml``, read by both, belongs in
-:meth:`Course.default`.) This module imports nothing else of the autograder.
+and ours see the same course. The instructor's settings for a term (course id, the
+repository and tag students install from, the submission file names, the late policy, the
+assignments with their due dates) are in ``course.toml`` at the root, read here into
+:class:`CourseConfig` (``VAECOURSE_COURSE_TOML`` points at another file). This module imports
+nothing else of the autograder.
 
 Working directory layout (all outside git)::
 
@@ -24,13 +27,18 @@ Working directory layout (all outside git)::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 #: the course's assignments (nbgrader ids), in course order
 ASSIGNMENTS: tuple[str, ...] = ("mnist_vae", "cifar10_vae", "mmd_vae", "celeba_vae", "kl_theory")
 COURSE_DIR_ENV = "VAECOURSE_COURSE_DIR"
+COURSE_TOML_ENV = "VAECOURSE_COURSE_TOML"
+LATE_POLICIES = ("none", "per_day", "zero")
 CELL_TIMEOUT_ENV = "VAECOURSE_CELL_TIMEOUT"
 #: Seconds one cell may run while grading (grading profile: cells take seconds, training
 #: cells in the ``ci`` profile well under 20 s even with two workers per core).
@@ -50,6 +58,124 @@ CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 
 
+class CourseConfigError(ValueError):
+    """``course.toml`` is missing a setting or holds a wrong one (the message says which)."""
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """What a late submission costs (``[late]`` in ``course.toml``)."""
+
+    policy: str = "none"
+    percent_per_day: float = 10.0
+    max_percent: float = 100.0
+    grace_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class CourseConfig:
+    """The instructor's settings of one term, as read from ``course.toml``."""
+
+    course_id: str = "vae-course"
+    title: str = "Variational Autoencoders"
+    term: str = ""
+    repository: str = "https://github.com/vae-course/vae-course"
+    ref: str = "main"
+    subdirectory: str = "helpers"
+    named_regexp: str = (
+        r"^(?P<last_name>[^_]+)_(?P<late>LATE_)?(?P<student_id>[A-Za-z0-9.-]+)"
+        r"_(?P<attempt>\d+)_(?P<file_id>.+)$"
+    )
+    late: LatePolicy = field(default_factory=LatePolicy)
+    #: assignment id -> due date (timezone-aware), in course order
+    due: dict[str, datetime | None] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def assignments(self) -> tuple[str, ...]:
+        """The configured assignments in course order."""
+        return tuple(self.due)
+
+    @property
+    def pip_url(self) -> str:
+        """What a student's setup cell installs: the student build at the term's tag."""
+        url = self.repository.rstrip("/")
+        if not url.endswith(".git"):
+            url += ".git"
+        sub = f"#subdirectory={self.subdirectory}" if self.subdirectory else ""
+        return f"vaecourse @ git+{url}@{self.ref}{sub}"
+
+    @classmethod
+    def load(cls, path: Path) -> CourseConfig:
+        """Read and check ``course.toml``; :class:`CourseConfigError` says what is wrong."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CourseConfigError(f"No course configuration at {path}.") from None
+        except tomllib.TOMLDecodeError as err:
+            raise CourseConfigError(f"{path} is not valid TOML: {err}") from None
+        where = path.name
+        course = data.get("course", {})
+        pkg = data.get("student_package", {})
+        subs = data.get("submissions", {})
+        late = data.get("late", {})
+        default = cls()
+        regexp = subs.get("named_regexp", default.named_regexp)
+        try:
+            groups = re.compile(regexp).groupindex
+        except re.error as err:
+            raise CourseConfigError(f"{where}: [submissions] named_regexp does not compile: {err}") from None
+        missing = {"student_id", "file_id"} - set(groups)
+        if missing:
+            raise CourseConfigError(
+                f"{where}: [submissions] named_regexp needs the named groups {sorted(missing)}"
+            )
+        policy = LatePolicy(
+            policy=str(late.get("policy", "none")),
+            percent_per_day=float(late.get("percent_per_day", 10)),
+            max_percent=float(late.get("max_percent", 100)),
+            grace_minutes=float(late.get("grace_minutes", 0)),
+        )
+        if policy.policy not in LATE_POLICIES:
+            raise CourseConfigError(
+                f"{where}: [late] policy must be one of {', '.join(LATE_POLICIES)}, not {policy.policy!r}"
+            )
+        due: dict[str, datetime | None] = {}
+        for i, entry in enumerate(data.get("assignments", [])):
+            aid = entry.get("id")
+            if not aid:
+                raise CourseConfigError(f"{where}: assignment number {i + 1} has no id")
+            when = entry.get("due")
+            if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
+                raise CourseConfigError(
+                    f"{where}: the due date of {aid} must be a date-time with a UTC offset "
+                    f"(e.g. 2026-09-21T23:59:00-04:00), not {when!r}"
+                )
+            due[aid] = when
+        for key in ("repository", "ref"):
+            if not str(pkg.get(key, getattr(default, key))).strip():
+                raise CourseConfigError(f"{where}: [student_package] {key} is empty")
+        return cls(
+            course_id=str(course.get("id", default.course_id)),
+            title=str(course.get("title", default.title)),
+            term=str(course.get("term", "")),
+            repository=str(pkg.get("repository", default.repository)),
+            ref=str(pkg.get("ref", default.ref)),
+            subdirectory=str(pkg.get("subdirectory", default.subdirectory)),
+            named_regexp=regexp,
+            late=policy,
+            due=due or {a: None for a in ASSIGNMENTS},
+            path=path,
+        )
+
+
+def course_toml() -> Path:
+    """The course configuration file (``VAECOURSE_COURSE_TOML`` or ``course.toml`` at the root)."""
+    env = os.environ.get(COURSE_TOML_ENV, "").strip()
+    return Path(env).expanduser().resolve() if env else REPO / "course.toml"
+
+
 @dataclass(frozen=True)
 class Course:
     """A course on disk. All paths are absolute."""
@@ -59,13 +185,21 @@ class Course:
     release: Path
     work: Path
     samples: Path
-    course_id: str = "vae-course"
+    config: CourseConfig = field(default_factory=CourseConfig)
+
+    @property
+    def course_id(self) -> str:
+        return self.config.course_id
 
     @classmethod
     def default(cls) -> Course:
-        """The repository's course; the work folder from ``VAECOURSE_COURSE_DIR``."""
+        """The repository's course, configured by ``course.toml``; the work folder from
+        ``VAECOURSE_COURSE_DIR``."""
         work = os.environ.get(COURSE_DIR_ENV, "").strip()
+        path = course_toml()
+        config = CourseConfig.load(path) if path.is_file() or os.environ.get(COURSE_TOML_ENV) else CourseConfig()
         return cls(
+            config=config,
             root=REPO,
             source=REPO / "solutions",
             release=REPO / "notebooks",
@@ -132,7 +266,8 @@ class Course:
         found = sorted(
             p.name for p in self.source.glob("*") if (p / f"{p.name}.ipynb").is_file()
         ) if self.source.is_dir() else []
-        ordered = [a for a in ASSIGNMENTS if a in found]
+        order = list(self.config.assignments) or list(ASSIGNMENTS)
+        ordered = [a for a in order if a in found]
         return ordered + [a for a in found if a not in ordered]
 
     def require(self, assignment: str) -> None:

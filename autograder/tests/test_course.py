@@ -38,3 +38,75 @@ def test_cell_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cell_timeout() == 60
     monkeypatch.setenv("VAECOURSE_CELL_TIMEOUT", " 5 ")
     assert cell_timeout() == 5
+
+
+# ---- course.toml ------------------------------------------------------------------------
+def test_the_repository_course_toml_names_every_assignment_with_a_due_date():
+    from autograder.course import ASSIGNMENTS, CourseConfig, course_toml
+
+    config = CourseConfig.load(course_toml())
+    assert config.assignments == ASSIGNMENTS
+    assert all(d is not None and d.tzinfo is not None for d in config.due.values())
+    dues = list(config.due.values())
+    assert dues == sorted(dues), "assignments are due in course order"
+    assert config.pip_url.startswith("vaecourse @ git+https://")
+    assert f"@{config.ref}#subdirectory=helpers" in config.pip_url
+
+
+def _toml(tmp_path, text):
+    path = tmp_path / "course.toml"
+    path.write_text(text)
+    return path
+
+
+def test_course_toml_is_read_and_the_regexp_matches_course_site_names(tmp_path):
+    import re
+
+    from autograder.course import CourseConfig
+
+    config = CourseConfig.load(_toml(tmp_path, '''
+[course]
+id = "vae-2027"
+[student_package]
+repository = "https://github.com/someone/fork/"
+ref = "t1"
+[late]
+policy = "per_day"
+percent_per_day = 5
+[[assignments]]
+id = "kl_theory"
+due = 2027-01-10T12:00:00Z
+'''))
+    assert config.course_id == "vae-2027"
+    assert config.assignments == ("kl_theory",)
+    assert config.late.policy == "per_day" and config.late.percent_per_day == 5
+    assert config.pip_url == "vaecourse @ git+https://github.com/someone/fork.git@t1#subdirectory=helpers"
+    m = re.match(config.named_regexp, "Doe_LATE_12345_2_mnist_vae.ipynb")
+    assert m and m["student_id"] == "12345" and m["late"] and m["attempt"] == "2"
+    m = re.match(config.named_regexp, "Doe_12345_1_mnist_vae.ipynb")
+    assert m and m["student_id"] == "12345" and not m["late"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[submissions]\nnamed_regexp = "^(?P<file_id>.+)$"\n', "student_id"),
+        ('[submissions]\nnamed_regexp = "^(?P<student_id>[a-z"\n', "does not compile"),
+        ('[late]\npolicy = "half"\n', "policy must be one of"),
+        ('[[assignments]]\nid = "mnist_vae"\ndue = 2026-09-21T23:59:00\n', "UTC offset"),
+        ('[[assignments]]\ndue = 2026-09-21T23:59:00Z\n', "has no id"),
+        ("[course\n", "not valid TOML"),
+    ],
+)
+def test_a_wrong_course_toml_says_what_is_wrong(tmp_path, text, message):
+    from autograder.course import CourseConfig, CourseConfigError
+
+    with pytest.raises(CourseConfigError, match=message):
+        CourseConfig.load(_toml(tmp_path, text))
+
+
+def test_course_default_reads_the_file_named_by_the_environment(tmp_path, monkeypatch):
+    from autograder.course import Course
+
+    monkeypatch.setenv("VAECOURSE_COURSE_TOML", str(_toml(tmp_path, '[course]\nid = "other"\n')))
+    assert Course.default().course_id == "other"
