@@ -36,6 +36,7 @@ from .grade import zero_out
 from .repair import RepairReport, repair
 from .scan import scan_notebook
 from .settings import nbgrader_config
+from .student_build import fill_in_api
 
 
 def parse_name(filename: str, named_regexp: str | None = None) -> dict[str, str] | None:
@@ -214,6 +215,7 @@ def repair_all(course: Course, assignment: str) -> tuple[dict[str, RepairReport]
     }  # fmt: skip
     repairs: dict[str, RepairReport] = {}
     flags: dict[str, list[str]] = {}
+    fill_ins = fill_in_api(course, assignment) if (course.root / "helpers" / "pyproject.toml").is_file() else frozenset()
     if not course.submitted.is_dir():
         return repairs, flags
     for folder in sorted(course.submitted.glob(f"*/{assignment}")):
@@ -230,5 +232,5 @@ def repair_all(course: Course, assignment: str) -> tuple[dict[str, RepairReport]
             flags[student] = []
             continue
         nbformat.write(notebook, submitted)
-        flags[student] = scan_notebook(notebook, release)
+        flags[student] = scan_notebook(notebook, release, fill_ins)
     return repairs, flags
