@@ -11,7 +11,7 @@ import pytest
 
 from autograder.pipeline.student_build import BEGIN, build_student_helpers, strip_fill_ins
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 SOURCE = '''\
 def kl(mu, logvar):
