@@ -2,7 +2,7 @@
 
 Each command parses its arguments, calls one function of :mod:`autograder.pipeline` or
 :mod:`autograder.proofs` and prints what it returns; nothing else happens here. Imports are
-inside the commands, so ``--help`` stays fast. Issue 11's ``publish``, issue 13's ``status``
+inside the commands, so ``--help`` stays fast. ``publish`` (issue 11), issue 13's ``status``
 and ``formgrader`` and issue 16's ``autograde --shard k/N`` are more commands here, each
 calling its pipeline module (``publish``, ``handgrade``, ``shard``).
 """
@@ -35,6 +35,15 @@ def _env() -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
 
 
+def _require_data(args: argparse.Namespace, course: Course) -> None:
+    """Stop before grading on synthetic data (no ``VAECOURSE_DATA``), unless allowed."""
+    from .pipeline.data import ALLOW_SYNTHETIC_ENV, require_grading_data
+
+    if getattr(args, "allow_synthetic_data", False):
+        os.environ[ALLOW_SYNTHETIC_ENV] = "1"
+    require_grading_data(course)
+
+
 def cmd_release(args: argparse.Namespace, course: Course) -> int:
     from .pipeline.release import release
 
@@ -52,6 +61,7 @@ def cmd_check_release(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_samples(args: argparse.Namespace, course: Course) -> int:
+    _require_data(args, course)
     from .proofs.verify import format_run, run_samples
 
     run = run_samples(course, _assignments(course, args.assignments), jobs=args.jobs, pack=args.pack)
@@ -71,6 +81,7 @@ def cmd_collect(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_autograde(args: argparse.Namespace, course: Course) -> int:
+    _require_data(args, course)
     from .pipeline.grade import prepare_gradebook
     from .pipeline.report import format_events
     from .pipeline.run import run_autograde
@@ -108,6 +119,7 @@ def cmd_export(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_all(args: argparse.Namespace, course: Course) -> int:
+    _require_data(args, course)
     from .pipeline.report import format_collect, format_events, format_table, score_table
     from .pipeline.run import grade_class
 
@@ -123,6 +135,7 @@ def cmd_all(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, course: Course) -> int:
+    _require_data(args, course)
     from .proofs.demo import format_demo, run_demo
 
     result = run_demo(course, _assignments(course, args.assignments), jobs=args.jobs,
@@ -136,6 +149,37 @@ def cmd_student_helpers(args: argparse.Namespace, course: Course) -> int:
 
     out, stripped = build_student_helpers(course.root / "helpers", args.out, keep=set(args.keep))
     print(f"wrote {out} with {len(stripped)} fill-ins replaced by NotImplementedError: {', '.join(stripped)}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, course: Course) -> int:
+    from datetime import datetime
+
+    from .pipeline.publish import publish
+
+    when = datetime.fromisoformat(args.at) if args.at else None
+    if when is not None and when.tzinfo is None:
+        raise SystemExit(f"--at {args.at}: give a UTC offset, e.g. 2026-09-22T00:00:00-04:00")
+    try:
+        done = publish(course, args.out, when=when, force=args.force)
+    except (FileExistsError, ValueError) as err:
+        raise SystemExit(str(err)) from None
+    print(f"published vaecourse {done.version} for tag {done.ref} into {done.out}: "
+          f"{len(done.notebooks)} notebooks, helpers/ with {len(done.stripped)} fill-ins stripped"
+          + (f" (past due, kept: {', '.join(done.kept)})" if done.kept else ""))  # fmt: skip
+    print(f"next: push {done.out} to {course.config.repository} and tag it {done.ref}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline.data import DataError, write_data_folder
+
+    try:
+        sums = write_data_folder(args.out, mirror=args.mirror)
+    except DataError as err:
+        raise SystemExit(str(err)) from None
+    print("\n".join(f"{h}  {n}" for n, h in sums.items()))
+    print(f"wrote {args.out} (checksums in SHA256SUMS); grade with VAECOURSE_DATA={args.out}")
     return 0
 
 
@@ -202,6 +246,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument("--keep", action="append", default=[], help="fill-in name to keep (already graded)")
     p.set_defaults(func=cmd_student_helpers)
+
+    p = sub.add_parser("publish", help="the student distribution: releases, student build of helpers/, README")
+    p.add_argument("out", type=Path, help="output folder (empty, or a clone of the public repository)")
+    p.add_argument("--force", action="store_true", help="replace what OUT holds (its .git is kept)")
+    p.add_argument("--at", help="decide due dates as of this date-time (default: now), e.g. 2026-09-22T00:00-04:00")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("data", help="write the grading data folder (MNIST, CIFAR-10, CelebA) from the public sources")
+    p.add_argument("out", type=Path, help="the data folder (then set VAECOURSE_DATA to it)")
+    p.add_argument("--mirror", help="fetch every file as MIRROR/<file name> instead of from its publisher")
+    p.set_defaults(func=cmd_data)
+
+    for name in ("samples", "autograde", "all", "demo"):
+        sub.choices[name].add_argument(
+            "--allow-synthetic-data", action="store_true",
+            help="grade without VAECOURSE_DATA on small synthetic data (tests only)")
     return parser
 
 

@@ -79,7 +79,7 @@ class CourseConfig:
     course_id: str = "vae-course"
     title: str = "Variational Autoencoders"
     term: str = ""
-    repository: str = "https://github.com/vae-course/vae-course"
+    repository: str = "https://github.com/your-org/your-course"  # placeholder: course.toml sets it
     ref: str = "main"
     subdirectory: str = "helpers"
     named_regexp: str = (

@@ -7,8 +7,8 @@ what the student uploaded, normally ``<assignment>.ipynb``). :func:`collect`:
    assignment by the assignment id in ``<file>`` (or to ``--assignment``), and puts them in
    nbgrader's ``downloaded/<assignment>/archive/``;
 2. runs nbgrader's ``ZipCollectApp`` per assignment with :class:`CourseSiteCollector`, which
-   maps file names to student ids like nbgrader's ``FileNameCollectorPlugin`` (the regular
-   expression below) and keeps only each student's latest attempt;
+   maps file names to student ids like nbgrader's ``FileNameCollectorPlugin`` (its
+   ``named_regexp``, from ``course.toml``) and keeps only each student's latest attempt;
 3. keeps each file exactly as downloaded in ``originals/`` and writes the repaired
    notebook (:mod:`autograder.pipeline.repair`) to ``submitted/``, with a report per
    student and the scan's flags (:mod:`autograder.pipeline.scan`).
@@ -30,22 +30,28 @@ from pathlib import Path
 import nbformat
 from nbgrader.plugins import FileNameCollectorPlugin
 
-from ..course import Course
+from ..course import Course, CourseConfig
 from ..nb.spec import AssignmentSpec
 from .grade import zero_out
 from .repair import RepairReport, repair
 from .scan import scan_notebook
 from .settings import nbgrader_config
-
-FILENAME = re.compile(
-    r"^(?P<last_name>[^_]+)_(?:LATE_)?(?P<student_id>[A-Za-z0-9.-]+)_(?P<attempt>\d+)_(?P<file_id>.+)$"
-)
+from .student_build import fill_in_api
 
 
-def parse_name(filename: str) -> dict[str, str] | None:
-    """``{last_name, student_id, attempt, file_id}`` from a course-site file name, or None."""
-    m = FILENAME.match(Path(filename).name)
-    return m.groupdict() if m else None
+def parse_name(filename: str, named_regexp: str | None = None) -> dict[str, str] | None:
+    """``{student_id, file_id, last_name, attempt, late}`` from a course-site file name, or None.
+
+    ``named_regexp`` is nbgrader's ``FileNameCollectorPlugin.named_regexp``, from
+    ``course.toml`` (``[submissions] named_regexp``; the default when None). Optional groups
+    the pattern lacks come back as ``last_name=""``, ``attempt="0"``, ``late=None``.
+    """
+    m = re.match(named_regexp or CourseConfig.named_regexp, Path(filename).name)
+    if not m:
+        return None
+    info = {"last_name": "", "attempt": "0", "late": None}
+    info.update({k: v for k, v in m.groupdict().items() if v is not None or k not in info})
+    return info
 
 
 def assignment_of(file_id: str, assignments: list[str]) -> str | None:
@@ -61,14 +67,14 @@ class CourseSiteCollector(FileNameCollectorPlugin):
     def collect(self, submitted_file: str) -> dict | None:
         if Path(submitted_file).suffix not in self.valid_ext:
             return None
-        info = parse_name(submitted_file)
+        info = parse_name(submitted_file, self.named_regexp)
         if info is None:
             self.log.warning("Skipped a file whose name does not fit the course site's: %s", submitted_file)
             return None
         latest = max(
             int(other["attempt"])
             for p in Path(submitted_file).parent.iterdir()
-            if (other := parse_name(p.name)) and other["student_id"] == info["student_id"]
+            if (other := parse_name(p.name, self.named_regexp)) and other["student_id"] == info["student_id"]
         )
         if int(info["attempt"]) != latest:
             self.log.info("Skipped attempt %s of %s (attempt %s is newer)", info["attempt"], info["student_id"], latest)
@@ -131,6 +137,7 @@ def _zip_collect(course: Course, assignment: str) -> None:
 
     config = nbgrader_config(course, release=course.grading_release)
     config.ZipCollectApp.collector_plugin = CourseSiteCollector
+    config.CourseSiteCollector.named_regexp = course.config.named_regexp
     config.ZipCollectApp.force = True
     config.ExtractorPlugin.force = True
     config.CourseDirectory.assignment_id = assignment
@@ -151,7 +158,7 @@ def collect(course: Course, source: Path, assignments: list[str], only: str | No
         files = _files(Path(source), Path(staging))
         routed: dict[str, list[Path]] = {a: [] for a in assignments}
         for path in files:
-            info = parse_name(path.name)
+            info = parse_name(path.name, course.config.named_regexp)
             if info is None:
                 report.skipped.append(f"{path.name}: the name is not <lastname>_<id>_<attempt>_<file>")
                 continue
@@ -171,7 +178,7 @@ def collect(course: Course, source: Path, assignments: list[str], only: str | No
             for path in paths:
                 shutil.copy(path, archive / path.name)
             _zip_collect(course, assignment)
-            for student in {parse_name(p.name)["student_id"] for p in paths}:  # type: ignore[index]
+            for student in {parse_name(p.name, course.config.named_regexp)["student_id"] for p in paths}:  # type: ignore[index]
                 submitted = course.submitted / student / assignment / f"{assignment}.ipynb"
                 if submitted.is_file():  # keep the download exactly as it came
                     original = course.originals / student / assignment / submitted.name
@@ -208,6 +215,7 @@ def repair_all(course: Course, assignment: str) -> tuple[dict[str, RepairReport]
     }  # fmt: skip
     repairs: dict[str, RepairReport] = {}
     flags: dict[str, list[str]] = {}
+    fill_ins = fill_in_api(course, assignment) if (course.root / "helpers" / "pyproject.toml").is_file() else frozenset()
     if not course.submitted.is_dir():
         return repairs, flags
     for folder in sorted(course.submitted.glob(f"*/{assignment}")):
@@ -224,5 +232,5 @@ def repair_all(course: Course, assignment: str) -> tuple[dict[str, RepairReport]
             flags[student] = []
             continue
         nbformat.write(notebook, submitted)
-        flags[student] = scan_notebook(notebook, release)
+        flags[student] = scan_notebook(notebook, release, fill_ins)
     return repairs, flags

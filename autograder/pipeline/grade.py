@@ -48,29 +48,38 @@ class GradeResult:
     kernel_peak_mb: float = 0.0  # largest resident memory of a finished kernel of this worker
 
 
-def grading_api(course: Course):  # -> nbgrader.apps.NbGraderAPI
-    """nbgrader's API on the course's gradebook and scratch release."""
-    return nbgrader_api(course, release=course.grading_release)
+def grading_api(course: Course, assignment: str | None = None):  # -> nbgrader.apps.NbGraderAPI
+    """nbgrader's API on the course's gradebook and scratch release; with ``assignment``, its
+    kernels import that assignment's student build."""
+    return nbgrader_api(course, release=course.grading_release, assignment=assignment)
 
 
 def prepare_gradebook(course: Course, assignments: Iterable[str]) -> None:
     """Run ``nbgrader generate_assignment`` for each assignment into the scratch release.
 
     This (re)creates the assignments' cells and points in the gradebook (cheap; safe to
-    repeat); it never touches the committed ``notebooks/``.
+    repeat); it never touches the committed ``notebooks/``. It also builds, once per run, the
+    student build of the helpers package each assignment is graded against
+    (:func:`~autograder.pipeline.student_build.prepare_grading_builds`; skipped for a course
+    without ``helpers/``).
 
     Raises:
         RuntimeError: with nbgrader's log when an assignment cannot be generated.
     """
+    from .student_build import prepare_grading_builds
+
+    assignments = list(assignments)
     api = grading_api(course)
     for assignment in assignments:
         course.require(assignment)
         generate_assignment(api, assignment)
+    if (course.root / "helpers" / "pyproject.toml").is_file():
+        prepare_grading_builds(course, assignments)
 
 
 def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
     start, cpu0 = time.perf_counter(), _cpu_seconds()
-    api = grading_api(course)
+    api = grading_api(course, assignment)
     for attempt in range(1 + INFRA_RETRIES):
         try:
             result = api.autograde(assignment, student, force=True, create=True)

@@ -5,7 +5,8 @@ and mark schemes removed, outputs cleared, checksums added). It runs against a t
 gradebook, so no gradebook ends up in git, and the output is normalized (volatile fields
 dropped, stable JSON) so that the same sources always give byte-identical releases.
 :func:`release_differences` is what CI uses to insist that the committed ``notebooks/``
-are up to date.
+are up to date. Before generating, :func:`release` writes each source's Colab badge and
+setup cell from ``course.toml`` (:mod:`autograder.pipeline.setup_cell`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nbformat import NotebookNode
 
 from ..course import Course
 from .settings import generate_assignment, nbgrader_api
+from .setup_cell import apply_course_config
 
 VOLATILE_NB_META = ("widgets", "toc", "varInspector", "colab", "accelerator", "gpuClass")
 VOLATILE_CELL_META = ("execution", "collapsed", "scrolled", "ExecuteTime", "jupyter", "outputId", "colab")
@@ -62,8 +64,26 @@ def generate(course: Course, assignment: str, target: Path) -> Path:
     return notebook
 
 
+def sync_source(course: Course, assignment: str, *, write: bool = True) -> list[str]:
+    """Write the source notebook's badge and setup cell from ``course.toml``; what changed.
+
+    The source keeps its outputs (nbval compares them); with ``write=False`` nothing is
+    written (``check-release``).
+    """
+    course.require(assignment)
+    path = course.source_notebook(assignment)
+    nb = nbformat.read(path, as_version=4)
+    changed = apply_course_config(nb, course.config, assignment)
+    if changed and write:
+        nbformat.write(nb, path)
+    return changed
+
+
 def release(course: Course, assignments: list[str]) -> list[Path]:
-    """Regenerate ``notebooks/<assignment>/`` for each assignment; return the notebooks."""
+    """Write each source's badge and setup cell from ``course.toml``, then regenerate
+    ``notebooks/<assignment>/``; return the notebooks."""
+    for a in assignments:
+        sync_source(course, a)
     return [generate(course, a, course.release) for a in assignments]
 
 
@@ -83,6 +103,10 @@ def comparable(nb: NotebookNode) -> list[dict]:
 
 def release_differences(course: Course, assignment: str) -> list[str]:
     """How the committed release differs from a fresh one ([] when up to date)."""
+    stale = sync_source(course, assignment, write=False)
+    if stale:
+        return [f"{assignment}: the source's {' and '.join(sorted(set(stale)))} do not match course.toml: "
+                f"run `python -m autograder release {assignment}`"]
     committed = course.release_notebook(assignment)
     if not committed.is_file():
         return [f"{committed} is missing: run `python -m autograder release {assignment}`"]

@@ -4,6 +4,11 @@ The scan never changes a grade: the tests and the sandbox decide what a submissi
 It lists code that tries to change how the notebook runs or is checked, to leave the
 sandbox, or to stop the kernel, so that an instructor can look at those few notebooks.
 Only the student's own code is scanned (cells whose text is not the release's).
+
+Given the names of the package functions and classes that hold the assignment's fill-ins
+(:func:`autograder.pipeline.student_build.fill_in_api`), it also flags code that imports or
+calls them from ``vaecourse``: such an answer fails its tests (the grading kernels import the
+student build, where these raise ``NotImplementedError``), and a human should know why.
 """
 
 from __future__ import annotations
@@ -32,13 +37,54 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 _COMPILED = [(re.compile(p), label) for p, label in PATTERNS]
 
 
-def scan_notebook(notebook: NotebookNode, release: NotebookNode) -> list[str]:
-    """Flags for a submission: ``"<label> (cell N: <line>)"``, one per label."""
+FILL_IN_LABEL = "uses the package's implementation of a fill-in"
+_FROM = re.compile(r"^\s*from\s+(vaecourse(?:\.\w+)*)\s+import\s+\(?([^)#\n]+)", re.M)
+_IMPORT = re.compile(r"^\s*import\s+(vaecourse(?:\.\w+)*)(?:\s+as\s+(\w+))?", re.M)
+
+
+def _package_aliases(sources: list[str]) -> set[str]:
+    """Names bound to ``vaecourse`` modules by the notebook's imports (``losses``, ``vc``, ...)."""
+    aliases = {"vaecourse"}
+    for text in sources:
+        for m in _FROM.finditer(text):
+            for part in m.group(2).split(","):
+                name, _, alias = part.strip().partition(" as ")
+                if name:
+                    aliases.add((alias or name).strip())
+        for m in _IMPORT.finditer(text):
+            aliases.add(m.group(2) or m.group(1).split(".")[0])
+    return aliases
+
+
+def _fill_in_use(source: str, fill_ins: frozenset[str] | set[str], aliases: set[str]) -> re.Match | None:
+    """The first import or call of a fill-in from the package in ``source``, or None."""
+    for m in _FROM.finditer(source):
+        names = {p.strip().partition(" as ")[0].strip() for p in m.group(2).split(",")}
+        if names & fill_ins:
+            return m
+    if not fill_ins:
+        return None
+    pattern = (r"\b(?:" + "|".join(map(re.escape, sorted(aliases))) + r")(?:\.\w+)*\.("
+               + "|".join(map(re.escape, sorted(fill_ins))) + r")\b")  # fmt: skip
+    return re.search(pattern, source)
+
+
+def scan_notebook(notebook: NotebookNode, release: NotebookNode,
+                  fill_ins: frozenset[str] | set[str] = frozenset()) -> list[str]:  # fmt: skip
+    """Flags for a submission: ``"<label> (cell N: <line>)"``, one per label.
+
+    ``fill_ins``: names in ``vaecourse`` whose use from an answer is flagged.
+    """
     release_texts = {c.source.strip() for c in release.cells}
     flags: dict[str, str] = {}
+    aliases = _package_aliases([c.source for c in notebook.cells if c.cell_type == "code"])
     for i, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or cell.source.strip() in release_texts:
             continue
+        m = _fill_in_use(cell.source, fill_ins, aliases)
+        if m and FILL_IN_LABEL not in flags:
+            line = cell.source[: m.end()].rsplit("\n", 1)[-1] + cell.source[m.end():].split("\n", 1)[0]
+            flags[FILL_IN_LABEL] = f"{FILL_IN_LABEL} (cell {i}: {line.strip()[:80]!r})"
         for pattern, label in _COMPILED:
             m = pattern.search(cell.source)
             if m and label not in flags:

@@ -8,8 +8,11 @@ in a sandboxed kernel with the course's kernel settings, and the feedback prepro
 ``python -m autograder`` go through it. :func:`nbgrader_api` and :func:`generate_assignment`
 are the only places that build an ``NbGraderAPI`` and run ``generate_assignment``.
 
-Issue 11 (grading kernels import a per-assignment student build of the helpers package)
-changes :func:`kernel_reads`: it gives the kernels their read-only paths.
+Grading kernels import the student build of the helpers package for the assignment being
+graded (:func:`autograder.pipeline.student_build.prepare_grading_builds`): with an
+``assignment``, :func:`apply_settings` puts that build first on the kernels' ``PYTHONPATH``
+and among their read-only paths, so an answer that imports the package's implementation of
+its own fill-in gets ``NotImplementedError``.
 """
 
 from __future__ import annotations
@@ -66,19 +69,26 @@ def kernel_reads() -> list[str]:
     return [r for r in reads if r]
 
 
-def kernel_env() -> dict[str, str]:
-    """Environment of a grading kernel: :data:`~autograder.course.KERNEL_ENV` and the data folder."""
+def kernel_env(student_build: Path | None = None) -> dict[str, str]:
+    """Environment of a grading kernel: :data:`~autograder.course.KERNEL_ENV`, the data
+    folder, and the student build first on ``PYTHONPATH`` when given."""
     env = dict(KERNEL_ENV)
     if os.environ.get("VAECOURSE_DATA"):
         env["VAECOURSE_DATA"] = os.environ["VAECOURSE_DATA"]
+    if student_build is not None:
+        env["PYTHONPATH"] = str(student_build)
     return env
 
 
-def apply_settings(c: Config, course: Course, *, release: Path | None = None) -> Config:
+def apply_settings(c: Config, course: Course, *, release: Path | None = None,
+                   assignment: str | None = None) -> Config:  # fmt: skip
     """Write the course's nbgrader settings into ``c`` and return it.
 
     ``release`` replaces the release folder (grading builds its gradebook from the sources
-    into a scratch folder, so it never touches the committed ``notebooks/``).
+    into a scratch folder, so it never touches the committed ``notebooks/``). With
+    ``assignment``, kernels import that assignment's student build when it has been built
+    (:func:`~autograder.pipeline.student_build.prepare_grading_builds`); without, or for a
+    course without a ``helpers/`` package, the installed ``vaecourse``.
     """
     check_folder_names(course, *([release] if release else []))
     course.work.mkdir(parents=True, exist_ok=True)
@@ -106,8 +116,14 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None) ->
     ]
     c.GuardedExecute.timeout = cell_timeout()
     c.GuardedExecute.startup_timeout = 180  # a busy machine starts kernels slowly
-    c.SandboxKernelManager.kernel_env = kernel_env()
-    c.SandboxKernelManager.extra_reads = kernel_reads()
+    build = None
+    if assignment is not None:
+        from .student_build import grading_build
+
+        src = grading_build(course, assignment) / "src"
+        build = src if src.is_dir() else None
+    c.SandboxKernelManager.kernel_env = kernel_env(build)
+    c.SandboxKernelManager.extra_reads = kernel_reads() + ([str(build)] if build else [])
     # feedback shows the student's outputs and the test messages, not the hidden test code
     c.GenerateFeedback.preprocessors = _feedback_preprocessors()
     c.LimitOutput.max_lines = 200
@@ -128,17 +144,18 @@ def _default_autograde_preprocessors() -> list[type]:
     return list(Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default())
 
 
-def nbgrader_config(course: Course, *, release: Path | None = None) -> Config:
+def nbgrader_config(course: Course, *, release: Path | None = None, assignment: str | None = None) -> Config:
     """A fresh traitlets ``Config`` with the course's settings."""
-    return apply_settings(Config(), course, release=release)
+    return apply_settings(Config(), course, release=release, assignment=assignment)
 
 
-def nbgrader_api(course: Course, *, release: Path | None = None):  # -> nbgrader.apps.NbGraderAPI
-    """nbgrader's API on the course (``release`` as in :func:`apply_settings`), quiet."""
+def nbgrader_api(course: Course, *, release: Path | None = None,
+                 assignment: str | None = None):  # -> nbgrader.apps.NbGraderAPI  # fmt: skip
+    """nbgrader's API on the course (``release``, ``assignment`` as in :func:`apply_settings`), quiet."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    config = nbgrader_config(course, release=release)
+    config = nbgrader_config(course, release=release, assignment=assignment)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     api.log.setLevel(logging.ERROR)
     return api

@@ -146,6 +146,14 @@ SAMPLES = [
         fails={"test_bits_per_dim"},
     ),
     Sample(
+        name="bpd_imports_package",
+        kind="mistake",
+        description="returns the package's metrics.bits_per_dim (graded against the students' build of "
+                    "vaecourse, where it raises NotImplementedError; the scan flags it)",
+        answers={BPD: bits_per_dim("return metrics.bits_per_dim(nll_nats, image_shape, levels)")},
+        fails={"test_bits_per_dim"},
+    ),
+    Sample(
         name="bpd_log2_form",
         kind="alternative",
         description="nats to bits first, then adds log2(levels); math.prod for D",

@@ -51,6 +51,11 @@ def mistake(name: str, description: str, **answers: str) -> Sample:
 
 
 SAMPLES = [
+    mistake("std_imports_package",
+            "calls the package's gaussian.kl_to_standard_normal (graded against the students' build of "
+            "vaecourse, where it raises NotImplementedError; the scan flags it)",
+            kl_to_standard_normal=kl_to_standard_normal(
+                "from vaecourse import gaussian\nreturn gaussian.kl_to_standard_normal(mu, logvar)")),
     # --- the three KL functions: common mistakes, grouped by kind (each function's tests
     # --- only call that function, so each mistake is still judged on its own) ----------
     mistake(

@@ -611,6 +611,16 @@ SAMPLES = [
         fails={"test_walk_src_to_dst"},
     ),
     Sample(
+        name="walk_imports_package", kind="mistake",
+        description="calls the package's walk_src_to_dst instead of writing it (graded against the "
+                    "students' build of vaecourse, where it raises NotImplementedError; the scan flags it)",
+        answers=answer("walk_src_to_dst", """
+from vaecourse.tf.latent import walk_src_to_dst as package_walk
+return package_walk(model, x_src, x_dst, n_steps=n_steps)
+"""),
+        fails={"test_walk_src_to_dst"},
+    ),
+    Sample(
         name="walk_loop", kind="alternative",
         description="encodes each image separately and decodes one point at a time",
         answers=answer("walk_src_to_dst", """

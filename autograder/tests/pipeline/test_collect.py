@@ -24,7 +24,17 @@ from autograder.proofs.build import build_notebook, read_spec, release_of
     ],
 )  # fmt: skip
 def test_course_site_names(name: str, expected: dict) -> None:
-    assert parse_name(name) == expected
+    info = parse_name(name)
+    assert info is not None and info.pop("late") == ("LATE_" if "LATE_" in name else None)
+    assert info == expected
+
+
+def test_the_configured_named_regexp_is_used() -> None:
+    """Another course site's names (nbgrader's named_regexp from course.toml): optional groups default."""
+    pattern = r"^(?P<student_id>[a-z]+\d+)-(?P<file_id>.+)$"
+    assert parse_name("ab123-mnist_vae.ipynb", pattern) == {
+        "last_name": "", "attempt": "0", "late": None, "student_id": "ab123", "file_id": "mnist_vae.ipynb"}
+    assert parse_name("Smith_12345_2_mnist_vae.ipynb", pattern) is None
 
 
 def test_course_site_names_rejected_and_routing() -> None:

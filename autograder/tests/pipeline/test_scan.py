@@ -56,3 +56,40 @@ def test_markdown_is_not_scanned_and_each_label_once() -> None:
 def test_every_pattern_has_a_label() -> None:
     labels = [label for _, label in PATTERNS]
     assert len(labels) == len(set(labels)) and all(labels)
+
+
+FILL_INS = frozenset({"compute_loss", "reparameterize", "Sampling"})
+PACKAGE_RELEASE = new_notebook(cells=[
+    new_code_cell("from vaecourse import checks\nfrom vaecourse.tf import losses, models, sampling as smp"),
+    new_code_cell("# YOUR CODE HERE\nraise NotImplementedError()")])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from vaecourse.tf.losses import compute_loss",
+        "from vaecourse.tf.sampling import (Sampling as S, reparameterize)",
+        "def loss(model, x):\n    return losses.compute_loss(model, x)",
+        "z = smp.reparameterize(mean, logvar)",
+        "import vaecourse.tf.losses\nf = vaecourse.tf.losses.compute_loss",
+        "import vaecourse.tf as T\nlayer = T.sampling.Sampling()",
+    ],
+)
+def test_imports_of_the_package_fill_ins_are_flagged(source: str) -> None:
+    nb = new_notebook(cells=[*PACKAGE_RELEASE.cells, new_code_cell(source)])
+    found = scan_notebook(nb, PACKAGE_RELEASE, FILL_INS)
+    assert any("uses the package's implementation of a fill-in (cell 2" in f for f in found), found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def reparameterize(mean, logvar):\n    return mean + np.exp(0.5 * logvar) * eps",
+        "z = model.reparameterize(mean, logvar)  # the student's model method",
+        "from vaecourse.tf.losses import kl_to_standard_normal, reconstruction_log_likelihood",
+        "history = training.fit(model, train, test, 2, loss_fn=compute_loss)",
+    ],
+)
+def test_own_fill_ins_and_other_package_functions_are_not_flagged(source: str) -> None:
+    nb = new_notebook(cells=[*PACKAGE_RELEASE.cells, new_code_cell(source)])
+    assert scan_notebook(nb, PACKAGE_RELEASE, FILL_INS) == []

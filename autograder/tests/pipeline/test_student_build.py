@@ -80,3 +80,61 @@ def test_student_helpers_build_imports_and_hides_answers(tmp_path: Path) -> None
     found = subprocess.run([sys.executable, "-c", "import vaecourse; print(vaecourse.__file__)"], env=env,
                            capture_output=True, text=True, cwd=tmp_path).stdout  # fmt: skip
     assert str(out) in found
+
+
+def test_every_fill_in_belongs_to_one_assignment_and_builds_strip_later_ones(tmp_path: Path) -> None:
+    from traitlets.config import Config
+
+    from autograder.course import Course
+    from autograder.pipeline.settings import apply_settings
+    from autograder.pipeline.student_build import (
+        build_for,
+        fill_in_api,
+        fill_in_owners,
+        grading_build,
+        past_due,
+        prepare_grading_builds,
+        stripped_for,
+    )
+
+    course = Course.default().with_work(tmp_path / "work")
+    owners = fill_in_owners(course)
+    assert owners["compute_loss"] == "mnist_vae" and owners["bits_per_dim"] == "cifar10_vae"
+    assert owners["mmd"] == "mmd_vae" and owners["celeba_vae/Decoder"] == "celeba_vae"
+    assert owners["kl_gaussians_logvar"] == "kl_theory"
+    # grading cifar10_vae: MNIST's answers are the students' (kept), CIFAR-10's and later ones stripped
+    strip = stripped_for(course, "cifar10_vae")
+    assert "bits_per_dim" in strip and "mmd" in strip and "compute_loss" not in strip
+    assert stripped_for(course, None) == set(owners)
+    assert {"compute_loss", "Sampling", "train_step"} <= fill_in_api(course, "mnist_vae")
+    assert fill_in_api(course, "cifar10_vae") == {"bits_per_dim"}
+    # due dates: nothing is past due before the first one, everything after the last
+    from datetime import datetime, timedelta
+
+    first, last = min(course.config.due.values()), max(course.config.due.values())
+    assert past_due(course, first - timedelta(minutes=1)) == []
+    assert past_due(course, last + timedelta(minutes=1)) == course.assignments()
+    assert past_due(course, first) == [course.assignments()[0]]
+    assert isinstance(first, datetime)
+
+    paths = prepare_grading_builds(course, ["cifar10_vae"])
+    src = paths["cifar10_vae"]
+    assert src == grading_build(course, "cifar10_vae") / "src"
+    metrics = (src / "vaecourse" / "tf" / "metrics.py").read_text()
+    losses = (src / "vaecourse" / "tf" / "losses.py").read_text()
+    assert 'raise NotImplementedError("bits_per_dim' in metrics and "NotImplementedError" not in losses
+    code = ("import importlib.metadata, vaecourse; from vaecourse.tf import metrics\n"
+            "print(vaecourse.__file__); print(importlib.metadata.version('vaecourse'))\n"
+            "try:\n    metrics.bits_per_dim(1.0, (2, 2, 3))\nexcept NotImplementedError:\n    print('stripped')\n")
+    env = {**os.environ, "PYTHONPATH": str(src), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=tmp_path, timeout=600).stdout.split()  # fmt: skip
+    import vaecourse
+
+    assert out == [str(src / "vaecourse" / "__init__.py"), vaecourse.__version__, "stripped"]
+    # the grading kernels of that assignment import this build; without an assignment, the installed one
+    c = apply_settings(Config(), course, assignment="cifar10_vae")
+    assert c.SandboxKernelManager.kernel_env["PYTHONPATH"] == str(src)
+    assert str(src) in c.SandboxKernelManager.extra_reads
+    assert "PYTHONPATH" not in apply_settings(Config(), course).SandboxKernelManager.kernel_env
+    assert build_for(course, tmp_path / "all", set())[1] == []  # nothing stripped: the full package

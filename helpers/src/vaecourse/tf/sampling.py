@@ -46,14 +46,14 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         """Return z = z_mean + exp(0.5 * z_log_var) * eps for ``inputs = (z_mean, z_log_var)``."""
-        # BEGIN FILL-IN sampling_call
+        # BEGIN FILL-IN mnist_vae/sampling_call
         z_mean, z_log_var = inputs
         z_mean = ops.convert_to_tensor(z_mean)
         eps = keras.random.normal(
             shape=ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
         )
         return z_mean + ops.exp(0.5 * z_log_var) * eps
-        # END FILL-IN sampling_call
+        # END FILL-IN mnist_vae/sampling_call
 
     def compute_output_shape(self, input_shape):
         """The shape of z: that of ``z_mean``."""
