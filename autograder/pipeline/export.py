@@ -11,8 +11,8 @@ Three formats, one function (:func:`export`, ``python -m autograder export --for
 * ``nbgrader``: nbgrader's own long CSV (one row per student and assignment).
 
 The wide formats are an nbgrader export plugin too (:class:`CanvasExportPlugin`,
-:class:`GenericExportPlugin`; from ``autograder/``:
-``nbgrader export --exporter=autograder.pipeline.export.CanvasExportPlugin --to canvas.csv``).
+:class:`GenericExportPlugin`; in ``autograder/``, with the repository on the path:
+``PYTHONPATH=.. nbgrader export --exporter=autograder.pipeline.export.CanvasExportPlugin --to canvas.csv``).
 Scores are nbgrader's (manual scores override autograded ones, extra credit added), less the
 late penalty of ``course.toml``'s ``[late]`` policy (:mod:`autograder.pipeline.late`); every
 late submission is listed in ``reports/late.csv`` whatever the policy. A student with no
@@ -175,7 +175,8 @@ def export_gradebook(gb, course: Course, fmt: str, target: Path, *,  # noqa: ANN
     students, max_scores = collect_grades(gb, course, assignments, policy)
     ungraded = {a: sum(s.cells[a].ungraded for s in students if a in s.cells) for a in max_scores}
     if any(ungraded.values()) and not force:
-        raise UngradedError(f"Export refused: {_ungraded_message(ungraded)}; --force exports them as zero.")
+        raise UngradedError(f"Export refused: {_ungraded_message(ungraded)}. To export them as zero now: "
+                            "python -m autograder export --force (nbgrader export: --LmsExportPlugin.force=True).")
     target.parent.mkdir(parents=True, exist_ok=True)
     (write_canvas if fmt == "canvas" else write_generic)(target, course, students, max_scores)
     late_report = target.parent / "late.csv"
@@ -186,8 +187,9 @@ def export_gradebook(gb, course: Course, fmt: str, target: Path, *,  # noqa: ANN
 class LmsExportPlugin(ExportPlugin):
     """nbgrader export plugin: one row per student, one column per assignment (canvas|generic).
 
-    ``nbgrader export --exporter=autograder.pipeline.export.LmsExportPlugin
-    --LmsExportPlugin.format=generic --to grades.csv`` (run from ``autograder/``).
+    ``PYTHONPATH=.. nbgrader export --exporter=autograder.pipeline.export.LmsExportPlugin
+    --LmsExportPlugin.format=generic --to grades.csv`` (in ``autograder/``; nbgrader imports the
+    exporter before it reads ``nbgrader_config.py``, hence ``PYTHONPATH``).
     """
 
     format = Enum(["canvas", "generic"], default_value="canvas", help="canvas or generic").tag(config=True)
@@ -207,8 +209,12 @@ class LmsExportPlugin(ExportPlugin):
         if self.late_policy:
             policy = LatePolicy(self.late_policy, policy.percent_per_day, policy.max_percent, policy.grace_minutes)
         target = Path(self.to or f"grades-{self.format}.csv")
-        self.result = export_gradebook(gradebook, course, self.format, target, force=self.force, policy=policy,
-                                       assignments=[str(a) for a in self.assignment] or None)  # fmt: skip
+        try:
+            self.result = export_gradebook(gradebook, course, self.format, target, force=self.force, policy=policy,
+                                           assignments=[str(a) for a in self.assignment] or None)  # fmt: skip
+        except UngradedError as err:
+            self.log.error("%s", err)
+            raise SystemExit(1) from None
         if self.result.forced:
             self.log.warning("Exported although %s", _ungraded_message(self.result.ungraded))
         self.log.info("Wrote %s and %s", target, self.result.late_report)
