@@ -24,6 +24,7 @@ formgrader``), from the course root so that its links resolve.
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib.util
 import logging
@@ -91,14 +92,18 @@ def guide_notebook(course: Course, assignment: str) -> NotebookNode:
     return nb
 
 
-def _html(nb: NotebookNode) -> str:
+@functools.cache
+def _exporter():  # -> nbconvert.HTMLExporter (built once: loading its templates takes a second)
     from nbconvert import HTMLExporter
 
     from .settings import share_base_templates
 
     share_base_templates()
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb)
+    return HTMLExporter(template_name="lab")
+
+
+def _html(nb: NotebookNode) -> str:
+    body, _ = _exporter().from_notebook_node(nb)
     return body
 
 
@@ -252,9 +257,14 @@ def grader_cell(w: WrittenCell, assignment: str, outputs: list[str] | None, uplo
     return mark_grader_only(cell)
 
 
-def annotate(course: Course, assignment: str, student: str, cells: list[WrittenCell] | None = None) -> bool:
+def annotate(course: Course, assignment: str, student: str, cells: list[WrittenCell] | None = None,
+             *, render: bool = True) -> bool:  # fmt: skip
     """Add the grader-only cells and files to one autograded submission; False when there is
-    no autograded notebook. Safe to repeat (earlier grader cells are replaced)."""
+    no autograded notebook. Safe to repeat (earlier grader cells are replaced).
+
+    ``render=False`` leaves out the student's whole run as HTML (about a CPU second per
+    notebook): autograde does so, and ``formgrader`` renders the missing ones when it starts.
+    """
     folder = course.autograded / student / assignment
     path = folder / f"{assignment}.ipynb"
     if not path.is_file():
@@ -274,7 +284,9 @@ def annotate(course: Course, assignment: str, student: str, cells: list[WrittenC
     header = (f"# {assignment}: the notebook of student `{student}` as uploaded\n\n"
               f"For graders: the student's own outputs (their run). {upload}")  # fmt: skip
     own_run = folder / f"{assignment}{OWN_RUN_SUFFIX}"
-    if original is not None:
+    if not render:
+        pass
+    elif original is not None:
         own_run.write_text(_html(own_run_notebook(original, cells, header)), encoding="utf-8")
     else:
         own_run.write_text("<p>The uploaded file could not be read as a notebook: see reports/collect.json.</p>")
@@ -286,18 +298,22 @@ def annotate(course: Course, assignment: str, student: str, cells: list[WrittenC
 
 
 def annotate_all(course: Course, assignments: list[str], *, missing_only: bool = False) -> int:
-    """:func:`annotate` every autograded submission of ``assignments`` (with
-    ``missing_only``, those without the grader's files yet); return how many."""
-    done = 0
+    """:func:`annotate` every autograded submission of ``assignments`` that has written
+    answers (with ``missing_only``, those without the student's run as HTML yet), with a
+    progress bar; return how many."""
+    from tqdm.auto import tqdm
+
+    todo = []
     for assignment in assignments:
-        if not course.source_notebook(assignment).is_file():
+        if not course.source_notebook(assignment).is_file() or not (cells := written_cells(course, assignment)):
             continue
         write_guide(course, assignment)
-        cells = written_cells(course, assignment)
         for path in sorted(course.autograded.glob(f"*/{assignment}/{assignment}.ipynb")):
-            if missing_only and (path.parent / f"{assignment}{OWN_RUN_SUFFIX}").is_file():
-                continue
-            done += annotate(course, assignment, path.parent.parent.name, cells)
+            if not (missing_only and (path.parent / f"{assignment}{OWN_RUN_SUFFIX}").is_file()):
+                todo.append((assignment, path.parent.parent.name, cells))
+    done = 0
+    for assignment, student, cells in tqdm(todo, desc="graders' view", unit="notebook", disable=len(todo) < 5):
+        done += annotate(course, assignment, student, cells)
     return done
 
 

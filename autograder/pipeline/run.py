@@ -19,7 +19,7 @@ from ..course import Course
 from .collect import CollectReport, collect
 from .export import export
 from .grade import GradeResult, autograde, grading_api, prepare_gradebook
-from .handgrade import annotate, ungraded, written_cells
+from .handgrade import annotate, ungraded, write_guide, written_cells
 from .report import write_results
 
 LOG = logging.getLogger("autograder")
@@ -52,14 +52,18 @@ def run_autograde(course: Course, assignments: list[str], jobs: int = 2) -> list
 
 
 def prepare_for_hand_grading(course: Course, pairs: list[tuple[str, str]]) -> None:
-    """Put the student's own outputs and the rubrics into each autograded notebook (see
-    :mod:`autograder.pipeline.handgrade`); a failure is logged, never stops grading."""
+    """Put the student's own outputs and the rubrics into each autograded notebook with written
+    answers (see :mod:`autograder.pipeline.handgrade`; the whole run as HTML is rendered when
+    the formgrader starts); a failure is logged, never stops grading."""
     cells: dict[str, list] = {}
     for assignment, student in pairs:
         try:
             if assignment not in cells:
                 cells[assignment] = written_cells(course, assignment)
-            annotate(course, assignment, student, cells[assignment])
+                if cells[assignment]:
+                    write_guide(course, assignment)  # from today's solutions/
+            if cells[assignment]:
+                annotate(course, assignment, student, cells[assignment], render=False)
         except Exception as e:  # noqa: BLE001 (graders' extras must never cost a grade)
             LOG.error("%s/%s: could not prepare the graders' view: %s", student, assignment, e)
 
