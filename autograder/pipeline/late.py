@@ -97,12 +97,25 @@ def record_uploads(course: Course, assignment: str, files: list[Path]) -> dict[s
         if upload.uploaded is not None and folder.is_dir():
             stamp = upload.uploaded.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
             (folder / "timestamp.txt").write_text(stamp)
+    _record_due_date(course, assignment)
     table = read_uploads(course)
     table.setdefault(assignment, {}).update(uploads)
     course.reports.mkdir(parents=True, exist_ok=True)
     data = {a: {s: u.to_json() for s, u in sorted(v.items())} for a, v in table.items()}
     (course.reports / UPLOADS).write_text(json.dumps(data, indent=1))
     return uploads
+
+
+def _record_due_date(course: Course, assignment: str) -> None:
+    """The assignment's due date into the gradebook (the formgrader shows it; nbgrader
+    computes each submission's lateness from it and ``timestamp.txt``)."""
+    from nbgrader.api import Gradebook
+
+    due = course.config.due.get(assignment)
+    if due is None or not course.db_path.is_file():
+        return
+    with Gradebook(course.db_url, course.course_id) as gb:
+        gb.update_or_create_assignment(assignment, duedate=due.astimezone(UTC).replace(tzinfo=None))
 
 
 def read_uploads(course: Course) -> dict[str, dict[str, Upload]]:

@@ -62,6 +62,21 @@ def test_record_uploads_keeps_the_latest_attempt_and_writes_nbgraders_timestamp(
     assert json.loads((course.reports / "uploads.json").read_text())["kl_theory"]["7"]["late_flag"] is True
 
 
+def test_collect_puts_the_due_date_into_the_gradebook(toy_gradebook: Course, tmp_path: Path) -> None:
+    import shutil
+    from dataclasses import replace
+
+    from nbgrader.api import Gradebook
+
+    course = toy_gradebook.with_work(tmp_path / "w")
+    course = replace(course, config=replace(course.config, due={"toy_vae": DUE}))
+    course.work.mkdir()
+    shutil.copy(toy_gradebook.db_path, course.db_path)
+    record_uploads(course, "toy_vae", [Path("Ng_7_1_toy_vae.ipynb")])
+    with Gradebook(course.db_url, course.course_id) as gb:
+        assert gb.find_assignment("toy_vae").duedate == datetime(2026, 9, 22, 3, 59)  # UTC, as nbgrader keeps it
+
+
 def test_lateness_from_the_upload_time_and_the_grace_period() -> None:
     grace = LatePolicy("per_day", 10, 100, grace_minutes=15)
     on_time = Upload("f", False, DUE - timedelta(minutes=1))
