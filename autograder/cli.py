@@ -100,21 +100,45 @@ def _print_events(events: str) -> None:
 
 
 def cmd_feedback(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline.handgrade import ungraded, ungraded_warning
     from .pipeline.run import feedback
 
-    files = feedback(course, _assignments(course, args.assignments))
+    assignments = _assignments(course, args.assignments)
+    warning = ungraded_warning(ungraded(course, assignments))
+    if warning:
+        print(warning, file=sys.stderr)
+    files = feedback(course, assignments)
     print(f"{len(files)} feedback files under {course.feedback}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace, course: Course) -> int:
-    from .pipeline.export import export
+    from .pipeline.export import UngradedError, export_result, format_export
     from .pipeline.report import format_table, score_table
 
-    path = export(course, args.to)
+    try:
+        result = export_result(course, args.to, args.format, force=args.force)
+    except UngradedError as err:
+        print(err, file=sys.stderr)
+        return 1
     assignments = _assignments(course, [])
     print(format_table(score_table(course, assignments), assignments))
-    print(f"wrote {path}")
+    print(format_export(result))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline.handgrade import format_status, status
+
+    print(format_status(status(course, _assignments(course, args.assignments))))
+    return 0
+
+
+def cmd_formgrader(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline.handgrade import serve_formgrader
+
+    serve_formgrader(course, _assignments(course, []), ip=args.ip, port=args.port, token=args.token,
+                     open_browser=not args.no_browser)  # fmt: skip
     return 0
 
 
@@ -125,11 +149,20 @@ def cmd_all(args: argparse.Namespace, course: Course) -> int:
 
     assignments = _assignments(course, args.assignments)
     run = grade_class(course, args.path, assignments, jobs=args.jobs, only=args.assignment, to=args.to,
-                      on_collected=lambda report: print(format_collect(report), flush=True))  # fmt: skip
+                      on_collected=lambda report: print(format_collect(report), flush=True),
+                      force=args.force)  # fmt: skip
     _print_events(format_events(run.results))
     names = run.collect.names
     print(format_table(score_table(course, assignments), assignments,
                        labels=names and {s: f"{n} ({s})" for s, n in names.items()}))  # fmt: skip
+    waiting = ", ".join(f"{a}: {n}" for a, n in run.ungraded.items())
+    if run.grades is None:
+        print(f"Autograded scores above. Written answers wait for hand grading ({waiting}): run "
+              "python -m autograder formgrader, grade them, then python -m autograder feedback and "
+              "python -m autograder export (no feedback or grades written yet; --force writes them now).")
+        return 0
+    if waiting:
+        print(f"WARNING: --force: written answers not graded by hand ({waiting}) count as zero.")
     print(f"wrote {run.grades}; feedback under {course.feedback}")
     return 0
 
@@ -225,14 +258,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("export", help="export grades.csv (nbgrader export) and print the scores")
-    p.add_argument("--to", type=Path, help="CSV file (default <course>/reports/grades.csv)")
+    p = sub.add_parser("export", help="export the grades for an LMS (canvas, generic) or nbgrader's CSV")
+    p.add_argument("--format", choices=("canvas", "generic", "nbgrader"), default="canvas",
+                   help="canvas: Canvas gradebook import CSV (default); generic: one row per student, "
+                        "one column per assignment; nbgrader: nbgrader's long CSV")  # fmt: skip
+    p.add_argument("--to", type=Path, help="CSV file (default <course>/reports/grades-<format>.csv; "
+                                           "nbgrader: reports/grades.csv)")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="export although written answers are ungraded (as zero)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("all", help="collect, autograde, feedback and export in one go")
+    p = sub.add_parser("status", help="per assignment: submissions, written answers still ungraded")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("formgrader", help="open nbgrader's formgrader on this course (Jupyter server)")
+    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default: Jupyter's, 8888 or the next free)")
+    p.add_argument("--token", help="access token (default: a random one, printed)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_formgrader)
+
+    p = sub.add_parser("all", help="collect and autograde; feedback and export once nothing waits for hand grading")
     add_path(p)
     p.add_argument("-j", "--jobs", type=int, default=2)
     p.add_argument("--to", type=Path)
+    p.add_argument("--force", action="store_true",
+                   help="write feedback and grades now, ungraded written answers as zero")  # fmt: skip
     p.set_defaults(func=cmd_all)
 
     p = sub.add_parser("demo", help="grade the sample, damaged and adversarial submissions end to end")

@@ -89,6 +89,9 @@ class CourseConfig:
     late: LatePolicy = field(default_factory=LatePolicy)
     #: assignment id -> due date (timezone-aware), in course order
     due: dict[str, datetime | None] = field(default_factory=dict)
+    #: assignment id -> its column in the LMS's gradebook (``lms_column``; e.g. Canvas's
+    #: ``"MNIST VAE (123456)"``); the export uses the assignment id where none is given
+    lms_columns: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
     @property
@@ -142,6 +145,7 @@ class CourseConfig:
                 f"{where}: [late] policy must be one of {', '.join(LATE_POLICIES)}, not {policy.policy!r}"
             )
         due: dict[str, datetime | None] = {}
+        lms_columns: dict[str, str] = {}
         for i, entry in enumerate(data.get("assignments", [])):
             aid = entry.get("id")
             if not aid:
@@ -153,6 +157,8 @@ class CourseConfig:
                     f"(e.g. 2026-09-21T23:59:00-04:00), not {when!r}"
                 )
             due[aid] = when
+            if str(entry.get("lms_column", "")).strip():
+                lms_columns[aid] = str(entry["lms_column"]).strip()
         for key in ("repository", "ref"):
             if not str(pkg.get(key, getattr(default, key))).strip():
                 raise CourseConfigError(f"{where}: [student_package] {key} is empty")
@@ -166,6 +172,7 @@ class CourseConfig:
             named_regexp=regexp,
             late=policy,
             due=due or {a: None for a in ASSIGNMENTS},
+            lms_columns=lms_columns,
             path=path,
         )
 

@@ -8,6 +8,9 @@ The settings live in ``autograder/pipeline/settings.py`` (one source of truth fo
     cd autograder && nbgrader generate_assignment mnist_vae --force
     cd autograder && nbgrader autograde mnist_vae --student=12345
 
+The formgrader needs the course root as its server root: open it with
+``python -m autograder formgrader`` from the repository root (not ``jupyter server`` here).
+
 Sources: ``solutions/<assignment>/``; releases: ``notebooks/<assignment>/``; submissions,
 autograded notebooks, feedback and the gradebook: ``autograder/course/`` (git-ignored; the
 ``VAECOURSE_COURSE_DIR`` environment variable moves it). Grading kernels run in the sandbox

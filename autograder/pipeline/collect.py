@@ -11,7 +11,8 @@ what the student uploaded, normally ``<assignment>.ipynb``). :func:`collect`:
    ``named_regexp``, from ``course.toml``) and keeps only each student's latest attempt;
 3. keeps each file exactly as downloaded in ``originals/`` and writes the repaired
    notebook (:mod:`autograder.pipeline.repair`) to ``submitted/``, with a report per
-   student and the scan's flags (:mod:`autograder.pipeline.scan`).
+   student and the scan's flags (:mod:`autograder.pipeline.scan`);
+4. records each graded upload's late flag and upload time (:mod:`autograder.pipeline.late`).
 
 Files whose name does not fit, or whose assignment cannot be told, are listed and skipped.
 """
@@ -33,6 +34,7 @@ from nbgrader.plugins import FileNameCollectorPlugin
 from ..course import Course, CourseConfig
 from ..nb.spec import AssignmentSpec
 from .grade import zero_out
+from .late import record_uploads
 from .repair import RepairReport, repair
 from .scan import scan_notebook
 from .settings import nbgrader_config
@@ -178,6 +180,7 @@ def collect(course: Course, source: Path, assignments: list[str], only: str | No
             for path in paths:
                 shutil.copy(path, archive / path.name)
             _zip_collect(course, assignment)
+            record_uploads(course, assignment, paths)  # late flag, upload time (issue 13)
             for student in {parse_name(p.name, course.config.named_regexp)["student_id"] for p in paths}:  # type: ignore[index]
                 submitted = course.submitted / student / assignment / f"{assignment}.ipynb"
                 if submitted.is_file():  # keep the download exactly as it came

@@ -2,21 +2,24 @@
 
 Each step is also its own command (``python -m autograder collect|autograde|feedback|export``);
 :func:`grade_class` runs them in order for ``python -m autograder all`` and for the demo.
-Issue 13 changes the order for hand grading (collect -> autograde -> grade by hand ->
-feedback -> export): :func:`grade_class` is where that order is decided.
+Written answers are graded by hand between autograde and feedback (collect -> autograde ->
+grade by hand -> feedback -> export): while any is ungraded, :func:`grade_class` stops after
+autograde (``force`` goes on, and says so), and autograde prepares every graded notebook
+for the formgrader (:func:`autograder.pipeline.handgrade.annotate`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import Course
 from .collect import CollectReport, collect
 from .export import export
 from .grade import GradeResult, autograde, grading_api, prepare_gradebook
+from .handgrade import annotate, ungraded, write_guide, written_cells
 from .report import write_results
 
 LOG = logging.getLogger("autograder")
@@ -44,7 +47,25 @@ def run_autograde(course: Course, assignments: list[str], jobs: int = 2) -> list
     pairs.sort(key=lambda p: -_cost(course, p))
     results = autograde(course, pairs, jobs=jobs)
     write_results(course, results)
+    prepare_for_hand_grading(course, pairs)
     return results
+
+
+def prepare_for_hand_grading(course: Course, pairs: list[tuple[str, str]]) -> None:
+    """Put the student's own outputs and the rubrics into each autograded notebook with written
+    answers (see :mod:`autograder.pipeline.handgrade`; the whole run as HTML is rendered when
+    the formgrader starts); a failure is logged, never stops grading."""
+    cells: dict[str, list] = {}
+    for assignment, student in pairs:
+        try:
+            if assignment not in cells:
+                cells[assignment] = written_cells(course, assignment)
+                if cells[assignment]:
+                    write_guide(course, assignment)  # from today's solutions/
+            if cells[assignment]:
+                annotate(course, assignment, student, cells[assignment], render=False)
+        except Exception as e:  # noqa: BLE001 (graders' extras must never cost a grade)
+            LOG.error("%s/%s: could not prepare the graders' view: %s", student, assignment, e)
 
 
 def _cost(course: Course, pair: tuple[str, str]) -> int:
@@ -70,8 +91,9 @@ class ClassRun:
 
     collect: CollectReport
     results: list[GradeResult]
-    grades: Path  # the exported CSV
+    grades: Path | None  # the exported CSV (None: stopped for hand grading)
     feedback: list[Path]
+    ungraded: dict[str, int] = field(default_factory=dict)  # written answers left per assignment
 
 
 def grade_class(
@@ -84,12 +106,15 @@ def grade_class(
     to: Path | None = None,
     prepared: bool = False,
     on_collected: Callable[[CollectReport], None] | None = None,
+    force: bool = False,
 ) -> ClassRun:
-    """Collect the downloads in ``source``, autograde them, write feedback, export grades.
+    """Collect the downloads in ``source``, autograde them; then, once no written answer
+    waits for hand grading (or with ``force``), write feedback and export grades.
 
     ``only`` sends every file to that assignment (``collect --assignment``); ``to`` is the
     CSV (default ``reports/grades.csv``); ``prepared`` skips building the gradebook when
-    the caller just did; ``on_collected`` sees the collect report before grading starts.
+    the caller just did; ``on_collected`` sees the collect report before grading starts;
+    ``force`` writes feedback and grades although written answers are ungraded (as zero).
     """
     if not prepared:
         prepare_gradebook(course, assignments)
@@ -97,6 +122,9 @@ def grade_class(
     if on_collected is not None:
         on_collected(report)
     results = run_autograde(course, assignments, jobs=jobs)
+    waiting = ungraded(course, assignments)
+    if waiting and not force:
+        return ClassRun(report, results, None, [], waiting)
     files = feedback(course, assignments)
     grades = export(course, to)
-    return ClassRun(report, results, grades, files)
+    return ClassRun(report, results, grades, files, waiting)

@@ -20,12 +20,14 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
 from pathlib import Path
 
 from traitlets.config import Config
 
 from ..course import CODE_STUB, COURSE_DIR_ENV, KERNEL_ENV, TEXT_STUB, Course, cell_timeout
 from ..sandbox.execute import GuardedExecute
+from .graderonly import GRADER_FILES, RemoveGraderOnly
 
 _REGEX_SPECIAL = set("+*?()[]{}^$|\\")
 
@@ -80,6 +82,21 @@ def kernel_env(student_build: Path | None = None) -> dict[str, str]:
     return env
 
 
+def share_base_templates() -> None:
+    """Let nbconvert find the base installation's templates from a virtualenv.
+
+    A virtualenv made with ``--system-site-packages`` sees nbconvert and nbgrader but not
+    their data files (``<base prefix>/share/jupyter/nbconvert/templates``), so feedback and
+    every HTML export fail with "No template sub-directory"; ``JUPYTER_PATH`` adds them.
+    """
+    base = Path(sys.base_prefix) / "share" / "jupyter"
+    if sys.prefix == sys.base_prefix or not (base / "nbconvert" / "templates").is_dir():
+        return
+    paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    if str(base) not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([*paths, str(base)])
+
+
 def apply_settings(c: Config, course: Course, *, release: Path | None = None,
                    assignment: str | None = None) -> Config:  # fmt: skip
     """Write the course's nbgrader settings into ``c`` and return it.
@@ -91,6 +108,7 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
     course without a ``helpers/`` package, the installed ``vaecourse``.
     """
     check_folder_names(course, *([release] if release else []))
+    share_base_templates()
     course.work.mkdir(parents=True, exist_ok=True)
     cd = c.CourseDirectory
     # absolute folders: nbgrader joins them onto its root, which leaves absolute paths as is
@@ -126,6 +144,8 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
     c.SandboxKernelManager.extra_reads = kernel_reads() + ([str(build)] if build else [])
     # feedback shows the student's outputs and the test messages, not the hidden test code
     c.GenerateFeedback.preprocessors = _feedback_preprocessors()
+    # graders' companion files (the student's own run, the rubrics) stay out of feedback
+    c.CourseDirectory.ignore = [*_default_ignore(), *GRADER_FILES]
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_traceback = 60
     return c
@@ -135,7 +155,13 @@ def _feedback_preprocessors() -> list[type]:
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-    return [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    return [RemoveGraderOnly, GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+
+def _default_ignore() -> list[str]:
+    from nbgrader.coursedir import CourseDirectory
+
+    return list(CourseDirectory().ignore)
 
 
 def _default_autograde_preprocessors() -> list[type]:

@@ -128,7 +128,8 @@ def run_demo(
     students = plan(work, assignments, target, pack, toy)
     releases = {a: release_of(work, a) for a in assignments}
     downloads = write_downloads(students, releases, work.work / "downloads.zip")
-    run = grade_class(work, downloads, assignments, jobs=jobs, prepared=True)
+    # the demo has no grader: feedback and grades are written with the written answers ungraded
+    run = grade_class(work, downloads, assignments, jobs=jobs, prepared=True, force=True)
     outcomes = compare(work, [(s.student_id, case) for s in students for case in s.cases], run.results)
     expected_totals = {(s.student_id, c.assignment): sum(c.expected.values()) for s in students for c in s.cases}
     labels = {s.student_id: f"{s.label} ({s.student_id})" for s in students}
@@ -160,4 +161,8 @@ def format_demo(result: DemoResult) -> str:
         + ("" if not bad else f", {len(bad)} did NOT")
     )
     lines.append(f"grades.csv: {result.run.grades}; feedback: {result.work.feedback}")
+    waiting = sum(result.run.ungraded.values())
+    if waiting:
+        lines.append(f"({waiting} written answers are left for hand grading, as in a real class: "
+                     "grades.csv and feedback count them as zero until graded in the formgrader)")
     return "\n".join(lines)

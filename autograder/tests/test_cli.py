@@ -18,7 +18,9 @@ def test_every_command_parses() -> None:
     parser = cli.build_parser()
     for argv in (["release"], ["check-release", "kl_theory"], ["samples", "--pack", "-j", "1"],
                  ["collect", "d.zip", "--assignment", "kl_theory"], ["autograde", "-j", "3"], ["feedback"],
-                 ["export", "--to", "g.csv"], ["all", "d.zip", "kl_theory"], ["demo", "--no-pack"],
+                 ["export", "--to", "g.csv"], ["export", "--format", "generic", "--force"], ["status"],
+                 ["formgrader", "--port", "9999", "--no-browser"], ["all", "d.zip", "kl_theory", "--force"],
+                 ["all", "d.zip", "kl_theory"], ["demo", "--no-pack"],
                  ["student-helpers", "out", "--keep", "kl"]):  # fmt: skip
         assert parser.parse_args(argv).func.__name__ == "cmd_" + argv[0].replace("-", "_")
 

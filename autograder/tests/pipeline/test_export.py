@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from autograder.course import Course
-from autograder.pipeline.export import export
+import pytest
+
+from autograder.course import REPO, Course, LatePolicy
+from autograder.pipeline.export import (
+    CanvasExportPlugin,
+    UngradedError,
+    export,
+    export_result,
+    format_export,
+)
 from autograder.pipeline.grade import zero_out
+from autograder.pipeline.late import Upload
 
 
 def test_export_writes_every_student_and_assignment(toy_gradebook: Course, tmp_path: Path) -> None:
@@ -20,3 +36,133 @@ def test_export_writes_every_student_and_assignment(toy_gradebook: Course, tmp_p
         rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(f)}
     row = rows[("exported_student", "toy_quiz")]
     assert float(row["score"]) == 0 and float(row["max_score"]) == 1
+
+
+# ---- the LMS formats -----------------------------------------------------------------------
+DUE = datetime(2026, 9, 21, 23, 59, tzinfo=UTC)
+
+
+def _grade(course: Course, student: str, last: str, written: float | None, late: Upload | None = None) -> None:
+    """A toy_vae submission with every test passed (6 points) and the written answer
+    (2 points) graded ``written`` or still waiting (None)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url, course.course_id) as gb:
+        gb.update_or_create_student(student, last_name=last, first_name="A")
+        sub = gb.add_submission("toy_vae", student)
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                if g.name == "written_trick":
+                    g.manual_score = written
+                    g.needs_manual_grade = written is None
+                else:
+                    g.auto_score, g.needs_manual_grade = g.max_score, False
+        gb.db.commit()
+    if late is not None:
+        path = course.reports / "uploads.json"
+        data = json.loads(path.read_text()) if path.is_file() else {}
+        data.setdefault("toy_vae", {})[student] = late.to_json()
+        course.reports.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data))
+
+
+@pytest.fixture
+def graded(toy_gradebook: Course, tmp_path: Path) -> Course:
+    """A fresh gradebook of the test course: Ng graded (1.5 of 2 written), Oh late by the
+    clock (2 days), Pak late by the site's flag, Qi's written answer not graded yet."""
+    course = toy_gradebook.with_work(tmp_path / "work")
+    config = replace(course.config, due={"toy_vae": DUE, "toy_quiz": None},
+                     lms_columns={"toy_vae": "Toy VAE (4711)"})  # fmt: skip
+    course = replace(course, config=config)
+    course.work.mkdir(parents=True)
+    shutil.copy(toy_gradebook.db_path, course.db_path)  # the assignments, cells and points
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url, course.course_id) as gb:  # students other tests added
+        for student in list(gb.students):
+            gb.remove_student(student.id)
+    _grade(course, "s1", "Ng", 1.5, Upload("Ng_s1_1_toy_vae.ipynb", False, DUE - timedelta(hours=1)))
+    _grade(course, "s2", "Oh", 2.0, Upload("Oh_s2_1_toy_vae.ipynb", False, DUE + timedelta(days=1, hours=1)))
+    _grade(course, "s3", "Pak", 0.0, Upload("Pak_LATE_s3_1_toy_vae.ipynb", True, None))
+    _grade(course, "s4", "Qi", None)
+    return course
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_export_refuses_while_written_answers_are_ungraded(graded: Course) -> None:
+    with pytest.raises(UngradedError, match=r"toy_vae: 1.*--force"):
+        export_result(graded, None, "canvas")
+    assert not (graded.reports / "grades-canvas.csv").exists()
+    forced = export_result(graded, None, "canvas", force=True)
+    assert forced.forced and forced.ungraded == {"toy_vae": 1, "toy_quiz": 0}
+    assert "count as zero" in format_export(forced)
+    assert _rows(forced.path)[-1][:2] == ["Qi, A", "s4"] and _rows(forced.path)[-1][5] == "6"
+
+
+def test_canvas_and_generic_one_row_per_student(graded: Course) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(graded.db_url, graded.course_id) as gb:
+        grade = gb.find_grade("written_trick", "toy_vae", "toy_vae", "s4")
+        grade.manual_score, grade.needs_manual_grade = 1.0, False
+        gb.db.commit()
+    canvas = export_result(graded, None, "canvas")
+    rows = _rows(canvas.path)
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "toy_quiz", "Toy VAE (4711)"] or \
+        rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Toy VAE (4711)", "toy_quiz"]  # fmt: skip
+    col = rows[0].index("Toy VAE (4711)")
+    assert rows[1][0].strip() == "Points Possible" and rows[1][col] == "8"
+    scores = {r[1]: r[col] for r in rows[2:]}
+    # policy "none" (the default): late work is reported, not penalized
+    assert scores == {"s1": "7.5", "s2": "8", "s3": "6", "s4": "7"}
+    assert all(r[rows[0].index("toy_quiz")] == "" for r in rows[2:])  # nothing submitted: empty
+    late = {r["student_id"]: r for r in csv.DictReader(open(canvas.late_report))}
+    assert set(late) == {"s2", "s3"} and late["s2"]["days_late"] == "2" and late["s2"]["penalty"] == "0"
+    generic = export_result(graded, graded.reports / "wide.csv", "generic")
+    rows = _rows(generic.path)
+    assert rows[0][:3] == ["student_id", "last_name", "first_name"] and rows[0][-1] == "total"
+    assert {r[0]: r[-1] for r in rows[1:]} == {"s1": "7.5", "s2": "8", "s3": "6", "s4": "7"}
+
+
+def test_late_policies_applied_in_the_export(graded: Course) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(graded.db_url, graded.course_id) as gb:
+        grade = gb.find_grade("written_trick", "toy_vae", "toy_vae", "s4")
+        grade.manual_score, grade.needs_manual_grade = 2.0, False
+        gb.db.commit()
+
+    def scores(policy: LatePolicy) -> dict[str, str]:
+        course = replace(graded, config=replace(graded.config, late=policy))
+        rows = _rows(export_result(course, None, "generic").path)
+        return {r[0]: r[rows[0].index("toy_vae")] for r in rows[1:]}
+
+    # Oh: 2 started days late by the clock; Pak: flagged, no time (1 day); 10% of 8 points a day
+    assert scores(LatePolicy("per_day", 10, 100)) == {"s1": "7.5", "s2": "6.4", "s3": "5.2", "s4": "8"}
+    assert scores(LatePolicy("per_day", 10, 100, grace_minutes=61)) == {"s1": "7.5", "s2": "7.2", "s3": "5.2",
+                                                                       "s4": "8"}  # fmt: skip
+    assert scores(LatePolicy("zero")) == {"s1": "7.5", "s2": "0", "s3": "0", "s4": "8"}
+
+
+def test_nbgrader_export_plugin_from_the_command_line(graded: Course, tmp_path: Path) -> None:
+    """``nbgrader export --exporter=...CanvasExportPlugin`` in ``autograder/`` on the same gradebook."""
+    from nbgrader.api import Gradebook
+
+    target = tmp_path / "canvas.csv"
+    plugin = CanvasExportPlugin()
+    plugin.course, plugin.to = graded, str(target)
+    with Gradebook(graded.db_url, graded.course_id) as gb, pytest.raises(SystemExit):
+        plugin.export(gb)  # ungraded written answers: refused (exit status 1, no traceback)
+    assert not target.exists()
+    env = {**os.environ, "VAECOURSE_COURSE_DIR": str(graded.work), "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-m", "nbgrader", "export", "--exporter=autograder.pipeline.export.CanvasExportPlugin",
+            f"--to={target}", "--LmsExportPlugin.force=True"]  # fmt: skip
+    done = subprocess.run(args, cwd=REPO / "autograder", env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = _rows(target)
+    assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert {r[1] for r in rows[2:]} == {"s1", "s2", "s3", "s4"} and (tmp_path / "late.csv").is_file()

@@ -34,14 +34,29 @@ def test_grade_class_runs_the_steps_in_order(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(run, "run_autograde", lambda c, a, jobs: calls.append(f"autograde {jobs}") or ["r"])
     monkeypatch.setattr(run, "feedback", lambda c, a: calls.append("feedback") or [Path("f.html")])
     monkeypatch.setattr(run, "export", lambda c, to: calls.append(f"export {to}") or Path("g.csv"))
+    monkeypatch.setattr(run, "ungraded", lambda c, a: calls.append("ungraded?") or {})
     done = run.grade_class(Course.default(), Path("in.zip"), ["kl_theory"], jobs=4, only="kl_theory",
                            to=Path("out.csv"), on_collected=lambda r: calls.append(f"seen {r.names}"))  # fmt: skip
     assert calls == ["prepare ['kl_theory']", "collect in.zip kl_theory", "seen {'1': 'Smith'}", "autograde 4",
-                     "feedback", "export out.csv"]  # fmt: skip
+                     "ungraded?", "feedback", "export out.csv"]  # fmt: skip
     assert (done.collect, done.results, done.grades, done.feedback) == (report, ["r"], Path("g.csv"), [Path("f.html")])
     calls.clear()
     run.grade_class(Course.default(), Path("in.zip"), ["kl_theory"], prepared=True)
     assert calls[0].startswith("collect")
+
+
+def test_grade_class_stops_for_hand_grading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written answers still ungraded: no feedback, no grades, unless forced."""
+    calls: list[str] = []
+    monkeypatch.setattr(run, "collect", lambda c, s, a, only: CollectReport())
+    monkeypatch.setattr(run, "run_autograde", lambda c, a, jobs: [])
+    monkeypatch.setattr(run, "feedback", lambda c, a: calls.append("feedback") or [])
+    monkeypatch.setattr(run, "export", lambda c, to: calls.append("export") or Path("g.csv"))
+    monkeypatch.setattr(run, "ungraded", lambda c, a: {"kl_theory": 3})
+    done = run.grade_class(Course.default(), Path("in.zip"), ["kl_theory"], prepared=True)
+    assert calls == [] and done.grades is None and done.ungraded == {"kl_theory": 3}
+    done = run.grade_class(Course.default(), Path("in.zip"), ["kl_theory"], prepared=True, force=True)
+    assert calls == ["feedback", "export"] and done.grades == Path("g.csv") and done.ungraded == {"kl_theory": 3}
 
 
 def test_the_toy_class_end_to_end(toy_demo) -> None:
