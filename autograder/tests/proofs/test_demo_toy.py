@@ -44,7 +44,7 @@ def test_blank_scores_zero_and_batch_goes_on(toy_demo) -> None:
     for assignment in ("toy_vae", "toy_quiz"):
         o = _outcome(toy_demo, "blank", assignment)
         assert o.ok and o.actual_total == 0, _explain(o)
-    assert all(r.success for r in toy_demo.results), [r.error for r in toy_demo.results if not r.success]
+    assert all(r.success for r in toy_demo.run.results), [r.error for r in toy_demo.run.results if not r.success]
 
 
 def test_each_mistake_loses_exactly_its_targeted_tests(toy_demo) -> None:
