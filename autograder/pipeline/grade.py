@@ -46,6 +46,10 @@ class GradeResult:
     events: list[dict] = field(default_factory=list)
     restarts: int = 0
     kernel_peak_mb: float = 0.0  # largest resident memory of a finished kernel of this worker
+    #: seconds from the start of execution to the first code cell (kernel start-up)
+    startup: float | None = None
+    #: per code cell: index, grade_id, first source line, wall and kernel CPU seconds
+    cells: list[dict] = field(default_factory=list)
 
 
 def grading_api(course: Course):  # -> nbgrader.apps.NbGraderAPI
@@ -93,6 +97,7 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
     if sidecar.is_file():
         info = json.loads(sidecar.read_text())
         outcome.events, outcome.restarts = info.get("events", []), info.get("restarts", 0)
+        outcome.startup, outcome.cells = info.get("startup"), info.get("cells", [])
     if not outcome.success:
         zero_out(course, assignment, student, outcome.error)
     return outcome
