@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.course import Course  # noqa: E402
 from autograder.pipeline.grade import GradeResult, autograde, prepare_gradebook, scores  # noqa: E402
-from autograder.pipeline.settings import kernel_env, nbgrader_config  # noqa: E402
+from autograder.pipeline.settings import KERNEL_THREADS_ENV, kernel_env, nbgrader_config  # noqa: E402
 from autograder.proofs.build import read_spec, reference_case, release_of, write_submission  # noqa: E402
 
 
@@ -142,8 +143,12 @@ def main() -> None:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip stock nbgrader (serial, no sandbox)")  # fmt: skip
     parser.add_argument("--top", type=int, default=3, help="costliest cells shown per notebook")
+    parser.add_argument("--threads", nargs="+", default=["auto"],
+                        help="threads per grading kernel to compare (auto: cores / workers; 0: the "
+                        "frameworks' defaults), e.g. --threads 0 auto")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("VAECOURSE_PROFILE", "ci")
+    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's notes on nbgrader's sessions
     for key, value in kernel_env().items():  # the stock kernels inherit the grader's environment
         os.environ.setdefault(key, value)
     course = Course.default()
@@ -151,8 +156,14 @@ def main() -> None:
     print(f"grading {args.students} students x {len(assignments)} notebooks ({', '.join(assignments)}), "
           f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
     rows = []
-    configs = ([("stock nbgrader", 1, True)] if args.baseline else []) + [(f"jobs={j}", j, False) for j in args.jobs]
-    for label, jobs, stock in configs:
+    configs = [("stock nbgrader", 1, True, "0")] if args.baseline else []
+    configs += [(f"jobs={j}" + (f" threads={t}" if len(args.threads) > 1 else ""), j, False, t)
+                for j in args.jobs for t in args.threads]  # fmt: skip
+    for label, jobs, stock, threads in configs:
+        if threads == "auto":
+            os.environ.pop(KERNEL_THREADS_ENV, None)
+        else:
+            os.environ[KERNEL_THREADS_ENV] = threads
         m = run(course, assignments, args.students, jobs, stock=stock)
         rows.append((label, m))
         print(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..course import Course
 from ..sandbox.execute import SIDECAR_SUFFIX
-from .settings import generate_assignment, nbgrader_api
+from .settings import KERNEL_THREADS_ENV, generate_assignment, nbgrader_api
 
 LOG = logging.getLogger("autograder")
 #: failures of the machine, not of the submission: autograde is tried again
@@ -162,9 +162,24 @@ def autograde(
     The gradebook must know the assignments (:func:`prepare_gradebook`). Results come back
     in completion order; ``progress`` is called with each.
     """
+    work = [(course, a, s) for a, s in pairs]
+    # the workers' kernels share the cores: size their thread pools to match (inherited by
+    # the workers, read by settings.kernel_env); an explicit setting wins
+    explicit = os.environ.get(KERNEL_THREADS_ENV)
+    if explicit is None:
+        os.environ[KERNEL_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(work)))))
+    try:
+        return _autograde(work, jobs, progress)
+    finally:
+        if explicit is None:
+            os.environ.pop(KERNEL_THREADS_ENV, None)
+
+
+def _autograde(
+    work: list[tuple[Course, str, str]], jobs: int, progress: Callable[[GradeResult], None] | None
+) -> list[GradeResult]:
     from tqdm.auto import tqdm
 
-    work = [(course, a, s) for a, s in pairs]
     results: list[GradeResult] = []
     bar = tqdm(total=len(work), desc="autograde", unit="nb", disable=None)
     try:
