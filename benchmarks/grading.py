@@ -143,9 +143,9 @@ def main() -> None:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip stock nbgrader (serial, no sandbox)")  # fmt: skip
     parser.add_argument("--top", type=int, default=3, help="costliest cells shown per notebook")
-    parser.add_argument("--threads", nargs="+", default=["auto"],
-                        help="threads per grading kernel to compare (auto: cores / workers; 0: the "
-                        "frameworks' defaults), e.g. --threads 0 auto")  # fmt: skip
+    parser.add_argument("--threads", nargs="+", default=["0"],
+                        help="threads per grading kernel to compare (0: the frameworks' defaults, "
+                        "the default; auto: cores / workers), e.g. --threads 0 auto")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("VAECOURSE_PROFILE", "ci")
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's notes on nbgrader's sessions
@@ -160,10 +160,7 @@ def main() -> None:
     configs += [(f"jobs={j}" + (f" threads={t}" if len(args.threads) > 1 else ""), j, False, t)
                 for j in args.jobs for t in args.threads]  # fmt: skip
     for label, jobs, stock, threads in configs:
-        if threads == "auto":
-            os.environ.pop(KERNEL_THREADS_ENV, None)
-        else:
-            os.environ[KERNEL_THREADS_ENV] = threads
+        os.environ[KERNEL_THREADS_ENV] = threads
         m = run(course, assignments, args.students, jobs, stock=stock)
         rows.append((label, m))
         print(

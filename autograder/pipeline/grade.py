@@ -163,16 +163,16 @@ def autograde(
     in completion order; ``progress`` is called with each.
     """
     work = [(course, a, s) for a, s in pairs]
-    # the workers' kernels share the cores: size their thread pools to match (inherited by
-    # the workers, read by settings.kernel_env); an explicit setting wins
-    explicit = os.environ.get(KERNEL_THREADS_ENV)
-    if explicit is None:
+    # VAECOURSE_KERNEL_THREADS=auto: the workers' kernels share the cores, so their thread
+    # pools are sized cores / workers (inherited by the workers, read by settings.kernel_env)
+    auto = os.environ.get(KERNEL_THREADS_ENV, "").strip().lower() == "auto"
+    if auto:
         os.environ[KERNEL_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(work)))))
     try:
         return _autograde(work, jobs, progress)
     finally:
-        if explicit is None:
-            os.environ.pop(KERNEL_THREADS_ENV, None)
+        if auto:
+            os.environ[KERNEL_THREADS_ENV] = "auto"
 
 
 def _autograde(

@@ -66,8 +66,8 @@ def kernel_reads() -> list[str]:
     return [r for r in reads if r]
 
 
-#: threads per grading kernel (``0``: the frameworks' default, one per core); set by
-#: :func:`autograder.pipeline.grade.autograde` to cores / workers when unset
+#: threads per grading kernel: unset or ``0``, the frameworks' defaults (one per core);
+#: ``auto``, cores / workers (:func:`autograder.pipeline.grade.autograde` puts in the number)
 KERNEL_THREADS_ENV = "VAECOURSE_KERNEL_THREADS"
 
 
@@ -93,7 +93,7 @@ def kernel_env() -> dict[str, str]:
     if os.environ.get("VAECOURSE_DATA"):
         env["VAECOURSE_DATA"] = os.environ["VAECOURSE_DATA"]
     threads = os.environ.get(KERNEL_THREADS_ENV, "").strip()
-    if threads:
+    if threads.isdigit():
         env.update(kernel_threads_env(int(threads)))
     return env
 

@@ -88,11 +88,15 @@ def test_kernel_thread_pools_follow_the_workers(monkeypatch: pytest.MonkeyPatch)
     env = settings.kernel_env()
     assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "1" and env["TF_NUM_INTEROP_THREADS"] == "2"
     assert settings.kernel_threads_env(0) == {}
-    monkeypatch.delenv(settings.KERNEL_THREADS_ENV)
+    monkeypatch.setenv(settings.KERNEL_THREADS_ENV, "auto")
+    assert "OMP_NUM_THREADS" not in settings.kernel_env()  # the number comes from autograde
     seen = []
     monkeypatch.setattr(grade, "_autograde", lambda work, jobs, progress: seen.append(
         os.environ.get(settings.KERNEL_THREADS_ENV)) or [])  # fmt: skip
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     grade.autograde(Course.default(), [("a", "1"), ("a", "2")], jobs=2)
     grade.autograde(Course.default(), [("a", "1")], jobs=2)
-    assert seen == ["2", "4"] and settings.KERNEL_THREADS_ENV not in os.environ
+    assert seen == ["2", "4"] and os.environ[settings.KERNEL_THREADS_ENV] == "auto"
+    monkeypatch.delenv(settings.KERNEL_THREADS_ENV)
+    grade.autograde(Course.default(), [("a", "1")], jobs=2)
+    assert seen[-1] is None  # unset: the frameworks' defaults
