@@ -2,8 +2,8 @@
 
 Each command parses its arguments, calls one function of :mod:`autograder.pipeline` or
 :mod:`autograder.proofs` and prints what it returns; nothing else happens here. Imports are
-inside the commands, so ``--help`` stays fast. ``publish`` (issue 11), issue 13's ``status``
-and ``formgrader`` and issue 16's ``autograde --shard k/N`` are more commands here, each
+inside the commands, so ``--help`` stays fast. Issue 11's ``publish``, issue 13's ``status``
+and ``formgrader`` and issue 16's ``autograde --shard k/N`` and ``merge-shards`` are more commands here, each
 calling its pipeline module (``publish``, ``handgrade``, ``shard``).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .course import GRADING_PROFILE, Course
@@ -87,10 +88,38 @@ def cmd_autograde(args: argparse.Namespace, course: Course) -> int:
     from .pipeline.run import run_autograde
 
     assignments = _assignments(course, args.assignments)
-    prepare_gradebook(course, assignments)
-    results = run_autograde(course, assignments, jobs=args.jobs)
-    print(f"autograded {len(results)} notebooks")
+    if args.shard:
+        from .pipeline.shard import parse_shard, run_shard
+
+        try:
+            k, n = parse_shard(args.shard)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
+        shard = run_shard(course, assignments, k, n, jobs=args.jobs)
+        results = shard.results
+        where = shard.course.db_url if course.database_url else shard.course.db_path
+        print(f"shard {k}/{n}: autograded {len(results)} notebooks of "
+              f"{len({s for _, s in shard.pairs})} students into {where}")  # fmt: skip
+    else:
+        prepare_gradebook(course, assignments)
+        results = run_autograde(course, assignments, jobs=args.jobs)
+        print(f"autograded {len(results)} notebooks")
     _print_events(format_events(results))
+    return 0
+
+
+def cmd_merge_shards(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline.shard import merge_shards, shard_gradebooks
+
+    dbs = args.dbs or shard_gradebooks(course)
+    if not dbs:
+        raise SystemExit(f"no shard gradebooks given or found under {course.work / 'shards'}")
+    try:
+        report = merge_shards(course, dbs, allow_partial=args.partial)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    print(f"merged {report.submissions} submissions ({report.grades} grades, {report.comments} comments) "
+          f"from {len(report.sources)} shard gradebooks into {course.db_url}")  # fmt: skip
     return 0
 
 
@@ -223,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
         "assignments with nbgrader.",
     )
     parser.add_argument("--course-dir", type=Path, help="working folder (default autograder/course)")
+    parser.add_argument("--db-url", help="gradebook database URL, e.g. postgresql://user@host/vae "
+                        "(default: sqlite <course>/gradebook.db; env VAECOURSE_DB_URL)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="regenerate notebooks/ from solutions/ (nbgrader generate_assignment)")
@@ -252,7 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("autograde", help="autograde every collected submission (nbgrader autograde)")
     p.add_argument("assignments", nargs="*")
     p.add_argument("-j", "--jobs", type=int, default=2)
+    p.add_argument("--shard", metavar="k/N", help="grade only the k-th of N disjoint shares of the "
+                   "students (1 <= k <= N), into <course>/shards/k-of-N/ or the --db-url database")  # fmt: skip
     p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("merge-shards", help="merge the shards' gradebooks into the course's gradebook")
+    p.add_argument("dbs", nargs="*", help="shard gradebooks (files or URLs; default: <course>/shards/*/gradebook.db)")
+    p.add_argument("--partial", action="store_true", help="merge even when shards are missing")
+    p.set_defaults(func=cmd_merge_shards)
 
     p = sub.add_parser("feedback", help="feedback HTML (nbgrader generate_feedback)")
     p.add_argument("assignments", nargs="*")
@@ -323,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     course = Course.default()
     if args.course_dir:
         course = course.with_work(args.course_dir)
+    if args.db_url:
+        course = replace(course, database_url=args.db_url)
     os.environ.setdefault("VAECOURSE_PROFILE", GRADING_PROFILE)
     return int(args.func(args, course) or 0)
 

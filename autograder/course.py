@@ -38,6 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS: tuple[str, ...] = ("mnist_vae", "cifar10_vae", "mmd_vae", "celeba_vae", "kl_theory")
 COURSE_DIR_ENV = "VAECOURSE_COURSE_DIR"
 COURSE_TOML_ENV = "VAECOURSE_COURSE_TOML"
+#: a shared gradebook (e.g. ``postgresql://grader@db/vae``) instead of ``<work>/gradebook.db``
+DB_URL_ENV = "VAECOURSE_DB_URL"
 LATE_POLICIES = ("none", "per_day", "zero")
 CELL_TIMEOUT_ENV = "VAECOURSE_CELL_TIMEOUT"
 #: Seconds one cell may run while grading (grading profile: cells take seconds, training
@@ -193,6 +195,11 @@ class Course:
     work: Path
     samples: Path
     config: CourseConfig = field(default_factory=CourseConfig)
+    #: the gradebook's database URL when it is not ``<work>/gradebook.db`` (a shared server)
+    database_url: str = ""
+    #: the share of a sharded grading run (``"2-of-3"``): its own gradebook, scratch release
+    #: and reports under ``<work>/shards/<shard>/`` (:mod:`autograder.pipeline.shard`)
+    shard: str = ""
 
     @property
     def course_id(self) -> str:
@@ -207,6 +214,7 @@ class Course:
         config = CourseConfig.load(path) if path.is_file() or os.environ.get(COURSE_TOML_ENV) else CourseConfig()
         return cls(
             config=config,
+            database_url=os.environ.get(DB_URL_ENV, "").strip(),
             root=REPO,
             source=REPO / "solutions",
             release=REPO / "notebooks",
@@ -218,13 +226,24 @@ class Course:
         """The same course with another working directory (tests, sample grading)."""
         return replace(self, work=Path(work).resolve())
 
+    def with_shard(self, shard: str) -> Course:
+        """The same course graded as one share (``"k-of-N"``) of a sharded run."""
+        return replace(self, shard=shard)
+
     # ---- working folders -------------------------------------------------------------
     @property
+    def shard_dir(self) -> Path:
+        """``<work>/shards/<shard>`` (a sharded run's own files) or ``<work>``."""
+        return self.work / "shards" / self.shard if self.shard else self.work
+
+    @property
     def db_path(self) -> Path:
-        return self.work / "gradebook.db"
+        return self.shard_dir / "gradebook.db"
 
     @property
     def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
         # timeout: parallel grading workers share the sqlite file and wait for its lock
         return f"sqlite:///{self.db_path}?timeout=120"
 
@@ -250,12 +269,12 @@ class Course:
 
     @property
     def reports(self) -> Path:
-        return self.work / "reports"
+        return self.shard_dir / "reports"
 
     @property
     def grading_release(self) -> Path:
         """Scratch release folder: the gradebook is built from the sources into it."""
-        return self.work / "release"
+        return self.shard_dir / "release"
 
     # ---- assignments -----------------------------------------------------------------
     def source_notebook(self, assignment: str) -> Path:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..course import Course
 from ..sandbox.execute import SIDECAR_SUFFIX
-from .settings import generate_assignment, nbgrader_api
+from .settings import KERNEL_THREADS_ENV, generate_assignment, nbgrader_api
 
 LOG = logging.getLogger("autograder")
 #: failures of the machine, not of the submission: autograde is tried again
@@ -46,6 +46,10 @@ class GradeResult:
     events: list[dict] = field(default_factory=list)
     restarts: int = 0
     kernel_peak_mb: float = 0.0  # largest resident memory of a finished kernel of this worker
+    #: seconds from the start of execution to the first code cell (kernel start-up)
+    startup: float | None = None
+    #: per code cell: index, grade_id, first source line, wall and kernel CPU seconds
+    cells: list[dict] = field(default_factory=list)
 
 
 def grading_api(course: Course, assignment: str | None = None):  # -> nbgrader.apps.NbGraderAPI
@@ -102,6 +106,7 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
     if sidecar.is_file():
         info = json.loads(sidecar.read_text())
         outcome.events, outcome.restarts = info.get("events", []), info.get("restarts", 0)
+        outcome.startup, outcome.cells = info.get("startup"), info.get("cells", [])
     if not outcome.success:
         zero_out(course, assignment, student, outcome.error)
     return outcome
@@ -166,9 +171,24 @@ def autograde(
     The gradebook must know the assignments (:func:`prepare_gradebook`). Results come back
     in completion order; ``progress`` is called with each.
     """
+    work = [(course, a, s) for a, s in pairs]
+    # VAECOURSE_KERNEL_THREADS=auto: the workers' kernels share the cores, so their thread
+    # pools are sized cores / workers (inherited by the workers, read by settings.kernel_env)
+    auto = os.environ.get(KERNEL_THREADS_ENV, "").strip().lower() == "auto"
+    if auto:
+        os.environ[KERNEL_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(work)))))
+    try:
+        return _autograde(work, jobs, progress)
+    finally:
+        if auto:
+            os.environ[KERNEL_THREADS_ENV] = "auto"
+
+
+def _autograde(
+    work: list[tuple[Course, str, str]], jobs: int, progress: Callable[[GradeResult], None] | None
+) -> list[GradeResult]:
     from tqdm.auto import tqdm
 
-    work = [(course, a, s) for a, s in pairs]
     results: list[GradeResult] = []
     bar = tqdm(total=len(work), desc="autograde", unit="nb", disable=None)
     try:

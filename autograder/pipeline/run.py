@@ -34,13 +34,16 @@ def submitted_pairs(course: Course, assignments: list[str]) -> list[tuple[str, s
     return pairs
 
 
-def run_autograde(course: Course, assignments: list[str], jobs: int = 2) -> list[GradeResult]:
-    """Autograde every collected submission of ``assignments`` with ``jobs`` workers.
+def run_autograde(
+    course: Course, assignments: list[str], jobs: int = 2, pairs: list[tuple[str, str]] | None = None
+) -> list[GradeResult]:
+    """Autograde every collected submission of ``assignments`` (or just ``pairs``, e.g. a
+    shard's, :mod:`autograder.pipeline.shard`) with ``jobs`` workers.
 
     Big notebooks go first, so that the workers finish together; the results are saved in
     ``reports/`` (:func:`autograder.pipeline.report.write_results`).
     """
-    pairs = submitted_pairs(course, assignments)
+    pairs = submitted_pairs(course, assignments) if pairs is None else list(pairs)
     if not pairs:
         LOG.warning("nothing to autograde under %s", course.submitted)
         return []

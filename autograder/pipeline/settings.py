@@ -71,12 +71,36 @@ def kernel_reads() -> list[str]:
     return [r for r in reads if r]
 
 
+#: threads per grading kernel: unset or ``0``, the frameworks' defaults (one per core);
+#: ``auto``, cores / workers (:func:`autograder.pipeline.grade.autograde` puts in the number)
+KERNEL_THREADS_ENV = "VAECOURSE_KERNEL_THREADS"
+
+
+def kernel_threads_env(threads: int) -> dict[str, str]:
+    """The variables that size NumPy's/OpenMP's, TensorFlow's and PyTorch's thread pools.
+
+    With as many grading workers as cores, each kernel's framework would start one thread
+    per core: they then wait on each other and burn CPU spinning. One pool per kernel sized
+    cores / workers avoids that. TensorFlow's inter-op pool keeps two threads (one can
+    deadlock ops that wait on each other).
+    """
+    if threads <= 0:
+        return {}
+    n = str(threads)
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
+            "TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": str(max(2, threads))}  # fmt: skip
+
+
 def kernel_env(student_build: Path | None = None) -> dict[str, str]:
-    """Environment of a grading kernel: :data:`~autograder.course.KERNEL_ENV`, the data
-    folder, and the student build first on ``PYTHONPATH`` when given."""
+    """Environment of a grading kernel: :data:`~autograder.course.KERNEL_ENV`, the data folder,
+    the thread-pool sizes (``VAECOURSE_KERNEL_THREADS``, :func:`kernel_threads_env`) and the
+    student build first on ``PYTHONPATH`` when given."""
     env = dict(KERNEL_ENV)
     if os.environ.get("VAECOURSE_DATA"):
         env["VAECOURSE_DATA"] = os.environ["VAECOURSE_DATA"]
+    threads = os.environ.get(KERNEL_THREADS_ENV, "").strip()
+    if threads.isdigit():
+        env.update(kernel_threads_env(int(threads)))
     if student_build is not None:
         env["PYTHONPATH"] = str(student_build)
     return env

@@ -24,8 +24,9 @@ Differences:
 * output is capped per cell while it arrives (the grader's memory stays bounded when a
   submission prints without end); errors are never dropped.
 
-Per notebook, the events (timeouts, restarts, statuses) are written next to the autograded
-notebook as ``<notebook>.grading.json`` for the grading report.
+Per notebook, the events (timeouts, restarts, statuses) and the timings (kernel start-up,
+each code cell's wall and kernel CPU seconds) are written next to the autograded notebook
+as ``<notebook>.grading.json`` for the grading report and ``benchmarks/grading.py``.
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ class GuardedExecute(Execute):
         self._restarts = 0
         self._given_up = ""
         self._deadline = monotonic() + self.notebook_budget
+        self._started = monotonic()
+        self._startup: float | None = None
+        self._timings: list[dict[str, Any]] = []
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -119,11 +123,21 @@ class GuardedExecute(Execute):
         path, name = meta.get("path"), meta.get("name")
         if not path or not name:
             return
-        report = {"restarts": self._restarts, "given_up": self._given_up, "events": self._events}
+        report = {"restarts": self._restarts, "given_up": self._given_up, "events": self._events,
+                  "startup": self._startup, "cells": self._timings}  # fmt: skip
         try:
             (Path(path) / f"{name}{SIDECAR_SUFFIX}").write_text(json.dumps(report, indent=1))
         except OSError as e:  # a report must never break grading
             self.log.warning("could not write the grading report: %s", e)
+
+    def _time_cell(self, cell: NotebookNode, index: int, wall0: float, cpu0: float | None) -> None:
+        cpu1 = self._kernel_cpu()
+        first = next((line for line in cell.source.splitlines() if line.strip()), "")[:60]
+        self._timings.append({
+            "cell": index, "grade_id": grade_id(cell) or "", "source": first,
+            "wall": round(monotonic() - wall0, 3),
+            "cpu": None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3),
+        })  # fmt: skip
 
     def _event(self, index: int, cell: NotebookNode, kind: str, detail: str = "") -> None:
         self._events.append({"cell": index, "grade_id": grade_id(cell) or "", "kind": kind, "detail": detail})
@@ -139,8 +153,12 @@ class GuardedExecute(Execute):
             cell.outputs = [_error_output("NotRun", f"not run: {self._given_up}")]
             self._event(index, cell, "not-run", self._given_up)
             return cell, self.resources
+        if self._startup is None:  # kernel start-up: from preprocess() to the first code cell
+            self._startup = round(monotonic() - self._started, 3)
+        wall0, cpu0 = monotonic(), self._kernel_cpu()
         try:
             cell = self._run_cell(cell, index)
+            self._time_cell(cell, index, wall0, cpu0)
         except KernelLost as lost:
             cell.outputs = list(cell.get("outputs", [])) + [_error_output(lost.kind, lost.message)]
             self._event(index, cell, lost.kind, lost.message)

@@ -3,6 +3,7 @@ the kernels' settings handed to the sandbox, one way to get the API and generate
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,26 @@ def test_generate_failure_says_what_nbgrader_said(toy_course: Course, tmp_path: 
     assert (tmp_path / "release" / "toy_quiz" / "toy_quiz.ipynb").is_file()
     with pytest.raises(RuntimeError, match="generate_assignment no_such_assignment failed"):
         generate_assignment(api, "no_such_assignment")
+
+
+def test_kernel_thread_pools_follow_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograder.pipeline import grade
+
+    monkeypatch.delenv(settings.KERNEL_THREADS_ENV, raising=False)
+    assert "OMP_NUM_THREADS" not in settings.kernel_env()
+    monkeypatch.setenv(settings.KERNEL_THREADS_ENV, "1")
+    env = settings.kernel_env()
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "1" and env["TF_NUM_INTEROP_THREADS"] == "2"
+    assert settings.kernel_threads_env(0) == {}
+    monkeypatch.setenv(settings.KERNEL_THREADS_ENV, "auto")
+    assert "OMP_NUM_THREADS" not in settings.kernel_env()  # the number comes from autograde
+    seen = []
+    monkeypatch.setattr(grade, "_autograde", lambda work, jobs, progress: seen.append(
+        os.environ.get(settings.KERNEL_THREADS_ENV)) or [])  # fmt: skip
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    grade.autograde(Course.default(), [("a", "1"), ("a", "2")], jobs=2)
+    grade.autograde(Course.default(), [("a", "1")], jobs=2)
+    assert seen == ["2", "4"] and os.environ[settings.KERNEL_THREADS_ENV] == "auto"
+    monkeypatch.delenv(settings.KERNEL_THREADS_ENV)
+    grade.autograde(Course.default(), [("a", "1")], jobs=2)
+    assert seen[-1] is None  # unset: the frameworks' defaults

@@ -139,3 +139,14 @@ def test_output_sizes_and_shortening() -> None:
     _shorten(content, 10)
     assert content["text"].startswith("y" * 10) and "shortened by the grader" in content["text"]
     assert len(content["traceback"]) == 60 and len(content["traceback"][0]) == 2000
+
+
+def test_the_report_times_every_code_cell(crash_run) -> None:
+    """Kernel start-up and each finished code cell's wall and kernel CPU seconds (the cells
+    the kernel died in are events instead)."""
+    cells, report = crash_run
+    assert report["startup"] > 0
+    timed = {t["cell"]: t for t in report["cells"]}
+    assert sorted(timed) == [0, 1, 2, 4, 5, 6, 7]
+    assert timed[1]["grade_id"] == "test_stderr" and timed[1]["source"] == "import sys"
+    assert all(t["wall"] >= 0 and (t["cpu"] is None or t["cpu"] >= 0) for t in timed.values())
