@@ -18,6 +18,18 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "course"
 TOY = ["toy_vae", "toy_quiz"]
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Undo what a test's in-process command put into ``os.environ`` (``cli.main`` sets
+    ``MPLBACKEND=Agg``, grading sets thread counts): later tests, and the nbval kernels of the
+    same pytest session, inherit the process environment."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def make_toy_course(root: Path) -> Course:
     """A copy of the test course under ``root``."""
     for part in ("solutions", "samples"):

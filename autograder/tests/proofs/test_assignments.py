@@ -55,4 +55,4 @@ def test_damaged_and_adversarial_cases(demo) -> None:
 
 
 def test_no_notebook_failed_to_grade(demo) -> None:
-    assert all(r.success for r in demo.results), [f"{r.student}/{r.assignment}: {r.error[-300:]}" for r in demo.results if not r.success]
+    assert all(r.success for r in demo.run.results), [f"{r.student}/{r.assignment}: {r.error[-300:]}" for r in demo.run.results if not r.success]
