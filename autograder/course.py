@@ -101,6 +101,11 @@ class CourseConfig:
         """The configured assignments in course order."""
         return tuple(self.due)
 
+    def parse_name(self, filename: str) -> dict[str, str | None] | None:
+        """The groups of a course-site file name under this term's ``named_regexp``
+        (:func:`parse_submission_name`), or None when it does not fit."""
+        return parse_submission_name(filename, self.named_regexp)
+
     @property
     def pip_url(self) -> str:
         """What a student's setup cell installs: the student build at the term's tag."""
@@ -177,6 +182,21 @@ class CourseConfig:
             lms_columns=lms_columns,
             path=path,
         )
+
+
+def parse_submission_name(filename: str, named_regexp: str) -> dict[str, str | None] | None:
+    """``{student_id, file_id, last_name, attempt, late, ...}`` from a course-site file name.
+
+    ``named_regexp`` is nbgrader's ``FileNameCollectorPlugin.named_regexp``. Optional groups
+    the pattern lacks come back as ``last_name=""``, ``attempt="0"``, ``late=None``; None when
+    the name does not fit.
+    """
+    m = re.match(named_regexp, Path(filename).name)
+    if not m:
+        return None
+    info: dict[str, str | None] = {"last_name": "", "attempt": "0", "late": None}
+    info.update({k: v for k, v in m.groupdict().items() if v is not None or k not in info})
+    return info
 
 
 def course_toml() -> Path:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import tempfile
 import zipfile
@@ -31,7 +30,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.plugins import FileNameCollectorPlugin
 
-from ..course import Course, CourseConfig
+from ..course import Course, CourseConfig, parse_submission_name
 from ..nb.spec import AssignmentSpec
 from .grade import zero_out
 from .late import record_uploads
@@ -48,12 +47,7 @@ def parse_name(filename: str, named_regexp: str | None = None) -> dict[str, str]
     ``course.toml`` (``[submissions] named_regexp``; the default when None). Optional groups
     the pattern lacks come back as ``last_name=""``, ``attempt="0"``, ``late=None``.
     """
-    m = re.match(named_regexp or CourseConfig.named_regexp, Path(filename).name)
-    if not m:
-        return None
-    info = {"last_name": "", "attempt": "0", "late": None}
-    info.update({k: v for k, v in m.groupdict().items() if v is not None or k not in info})
-    return info
+    return parse_submission_name(filename, named_regexp or CourseConfig.named_regexp)
 
 
 def assignment_of(file_id: str, assignments: list[str]) -> str | None:

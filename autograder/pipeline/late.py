@@ -68,10 +68,9 @@ def parse_upload_time(text: str) -> datetime | None:
 def upload_of(course: Course, filename: str) -> tuple[str, int, Upload] | None:
     """``(student_id, attempt, Upload)`` from a course-site file name (``course.toml``'s
     ``named_regexp``), or None when the name does not fit."""
-    m = re.match(course.config.named_regexp, Path(filename).name)
-    if not m:
+    groups = course.config.parse_name(filename)
+    if groups is None:
         return None
-    groups = m.groupdict()
     attempt = int(groups.get("attempt") or 0)
     when = parse_upload_time(groups.get("timestamp") or "")
     return groups["student_id"], attempt, Upload(Path(filename).name, bool(groups.get("late")), when)
