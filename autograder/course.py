@@ -47,9 +47,16 @@ CELL_TIMEOUT_ENV = "VAECOURSE_CELL_TIMEOUT"
 DEFAULT_CELL_TIMEOUT = 60
 #: The profile the kernels grade in (tiny data, few steps).
 GRADING_PROFILE = "ci"
+#: Optimizer steps per training call while grading: no test depends on how well a model
+#: trained (they check shapes, the objects training builds, and step counts up to this cap,
+#: ``vaecourse.config.max_steps``), so one step builds everything later cells use; and that
+#: step runs eagerly (``VAECOURSE_EAGER``): tracing it with tf.function would cost more.
+GRADING_MAX_STEPS = 1
 #: Environment of every grading kernel (the grader's ``VAECOURSE_DATA`` is added when set).
 KERNEL_ENV: dict[str, str] = {
     "VAECOURSE_PROFILE": GRADING_PROFILE,
+    "VAECOURSE_MAX_STEPS": str(GRADING_MAX_STEPS),
+    "VAECOURSE_EAGER": "1",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "MPLBACKEND": "Agg",

@@ -296,3 +296,25 @@ def test_fit_honours_the_max_steps_cap(monkeypatch, capsys, cap, epochs_run, ann
     assert len(history.test_elbo) == epochs_run and np.isfinite(history.train_loss).all()
     out = capsys.readouterr().out
     assert (f"VAECOURSE_MAX_STEPS={cap}: stopped after {min(cap, 12)} optimizer steps" in out) == announced
+
+
+def test_eager_mode_runs_the_same_step_without_tracing(monkeypatch):
+    """``VAECOURSE_EAGER=1`` (grading): the same step and loss, as plain Python (no tf.function)."""
+    x = tf.constant(np.random.default_rng(6).random((4, 2, 2, 1)).astype(np.float32))
+
+    def squared_error(model, batch):  # a loss with a gradient: the step moves the weight
+        return tf.reduce_mean((batch - model.w) ** 2)
+
+    results = {}
+    for eager in ("0", "1"):
+        monkeypatch.setenv("VAECOURSE_EAGER", eager)
+        model, optimizer = _Counter(), keras.optimizers.SGD(0.1)
+        step = training.compiled_step(model, optimizer, squared_error, training.train_step)
+        assert isinstance(step, tf.types.experimental.PolymorphicFunction) == (eager == "0")
+        results[eager] = (float(step(x)), [v.numpy().copy() for v in model.trainable_variables],
+                          training.evaluate_elbo(model, tf.data.Dataset.from_tensor_slices(x).batch(2), squared_error))
+    (loss0, vars0, elbo0), (loss1, vars1, elbo1) = results["0"], results["1"]
+    assert loss0 == pytest.approx(loss1) and elbo0 == pytest.approx(elbo1)
+    assert vars0[0] != 0.0  # the step did move the weight, the same way in both modes
+    for a, b in zip(vars0, vars1, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

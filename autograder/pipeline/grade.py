@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 
 from ..course import Course
 from ..sandbox.execute import SIDECAR_SUFFIX
+from ..sandbox.kernel import stop_zygotes
 from .settings import KERNEL_THREADS_ENV, generate_assignment, nbgrader_api
 
 LOG = logging.getLogger("autograder")
 #: failures of the machine, not of the submission: autograde is tried again
 INFRA_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info", "database is locked")
 INFRA_RETRIES = 2
+#: notebooks a worker process grades before it is replaced (bounds a leak in the grader)
+WORKER_TASKS = 100
 
 
 @dataclass
@@ -45,7 +48,8 @@ class GradeResult:
     error: str = ""
     events: list[dict] = field(default_factory=list)
     restarts: int = 0
-    kernel_peak_mb: float = 0.0  # largest resident memory of a finished kernel of this worker
+    #: the kernel's peak resident memory (MiB; at least that of any finished kernel of this worker)
+    kernel_peak_mb: float = 0.0
     #: seconds from the start of execution to the first code cell (kernel start-up)
     startup: float | None = None
     #: per code cell: index, grade_id, first source line, wall and kernel CPU seconds
@@ -107,6 +111,7 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
         info = json.loads(sidecar.read_text())
         outcome.events, outcome.restarts = info.get("events", []), info.get("restarts", 0)
         outcome.startup, outcome.cells = info.get("startup"), info.get("cells", [])
+        outcome.kernel_peak_mb = max(outcome.kernel_peak_mb, info.get("kernel_peak_mb") or 0.0)
     if not outcome.success:
         zero_out(course, assignment, student, outcome.error)
     return outcome
@@ -193,23 +198,62 @@ def _autograde(
     bar = tqdm(total=len(work), desc="autograde", unit="nb", disable=None)
     try:
         if jobs <= 1 or len(work) <= 1:
-            iterator: Iterable[GradeResult] = map(_worker, work)
-            for result in iterator:
-                results.append(result)
-                bar.update()
-                if progress:
-                    progress(result)
+            try:
+                for result in map(_worker, work):
+                    results.append(result)
+                    bar.update()
+                    if progress:
+                        progress(result)
+            finally:
+                stop_zygotes()
         else:
+            # the kernels' zygotes (frameworks imported once, autograder.sandbox.zygote) start
+            # here, shared by the workers; close + join lets a worker stop any of its own
+            _share_zygotes(work)
             context = multiprocessing.get_context("spawn")
-            with context.Pool(min(jobs, len(work)), maxtasksperchild=8) as pool:
+            pool = context.Pool(min(jobs, len(work)), maxtasksperchild=WORKER_TASKS)
+            try:
                 for result in pool.imap_unordered(_worker, work, chunksize=1):
                     results.append(result)
                     bar.update()
                     if progress:
                         progress(result)
+                pool.close()
+                pool.join()
+            finally:
+                pool.terminate()
+                stop_zygotes()
     finally:
         bar.close()
     return results
+
+
+def _share_zygotes(work: list[tuple[Course, str, str]]) -> None:
+    """Start, in this process, the zygotes the workers' kernels will ask for: one per framework
+    group the assignments' notebooks import (one import of TensorFlow for the pool, not one
+    per worker). A submission that imports something else gets its own zygote in its worker."""
+    import nbformat
+
+    from ..sandbox.execute import GuardedExecute, preload_for
+    from ..sandbox.kernel import SandboxKernelManager, share_zygotes
+    from .settings import nbgrader_config
+
+    specs: dict[tuple, tuple[tuple[str, ...], dict[str, str]]] = {}
+    first = {a: c for c, a, _ in reversed(work)}  # one course per assignment (there is one)
+    for assignment, course in first.items():
+        config = nbgrader_config(course, release=course.grading_release, assignment=assignment)
+        km, execute = SandboxKernelManager(config=config), GuardedExecute(config=config)
+        if not (km.sandbox and km.zygote):
+            continue
+        for path in sorted((course.grading_release / assignment).glob("*.ipynb")):
+            try:
+                nb = nbformat.read(path, as_version=4)
+            except Exception:  # noqa: BLE001,S112 (the worker reports a broken notebook)
+                continue
+            modules = (*km.base_preload, *preload_for(nb, execute.preload_groups))
+            env = {k: v for k, v in km.kernel_env.items() if k != "PYTHONPATH"}
+            specs[(modules, tuple(sorted(env.items())))] = (modules, env)
+    share_zygotes(specs.values())
 
 
 @dataclass

@@ -18,10 +18,12 @@ its own fill-in gets ``NotImplementedError``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from traitlets.config import Config
 
@@ -156,6 +158,7 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
         GuardedExecute if p.__name__ == "Execute" else p
         for p in _default_autograde_preprocessors()
     ]
+    fast_metadata_checks()
     c.GuardedExecute.timeout = cell_timeout()
     c.GuardedExecute.startup_timeout = 180  # a busy machine starts kernels slowly
     build = None
@@ -173,6 +176,38 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_traceback = 60
     return c
+
+
+class _CachedSchemaChecks:
+    """Stands in for the ``jsonschema`` module inside nbgrader's metadata checks.
+
+    nbgrader checks each cell's nbgrader metadata with ``jsonschema.validate``, which checks the
+    schema itself again on every call: half a CPU-second per graded notebook of a hundred cells.
+    This builds the validator once per schema; the same errors are raised
+    (``jsonschema.ValidationError``)."""
+
+    def __init__(self) -> None:
+        self._validators: dict[str, Any] = {}
+
+    def validate(self, instance: Any, schema: dict) -> None:
+        import jsonschema
+
+        key = json.dumps(schema, sort_keys=True)
+        validator = self._validators.get(key)
+        if validator is None:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = self._validators[key] = cls(schema)
+        validator.validate(instance)
+
+
+def fast_metadata_checks() -> None:
+    """Let nbgrader's cell-metadata checks (``CheckCellMetadata``, run on every graded notebook)
+    reuse one schema validator (:class:`_CachedSchemaChecks`)."""
+    from nbgrader.nbgraderformat import common
+
+    if not isinstance(common.jsonschema, _CachedSchemaChecks):
+        common.jsonschema = _CachedSchemaChecks()
 
 
 def _feedback_preprocessors() -> list[type]:

@@ -7,14 +7,29 @@ about the course: what a kernel may read and which environment it gets come in a
 (traitlets, configurable like any nbgrader option; the course's values are set in
 :func:`autograder.pipeline.settings.apply_settings`). The limits below are the sandbox's own
 defaults (``c.SandboxKernelManager.memory_mb = 4096`` in ``nbgrader_config.py`` changes one).
+
+With ``preload`` set (the grader sets it per notebook to the frameworks the notebook
+imports, see :class:`autograder.sandbox.execute.GuardedExecute`), kernels are forked from a
+zygote that has imported those modules already (:mod:`autograder.sandbox.zygote`): one zygote
+per set of modules and kernel environment, started on first use and stopped when the process
+exits (:func:`stop_zygotes`), or started ahead by the process that starts the grading
+workers and shared with them (:func:`share_zygotes`). The kernel is confined exactly as without.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import multiprocessing.util
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +37,10 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Integer, List, Unicode
 
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
+#: modules every zygote imports: what any kernel imports to start, and common libraries that
+#: change nothing by being imported (unlike a deep-learning framework, which libraries detect)
+BASE_PRELOAD = ("numpy", "ipykernel.kernelapp", "matplotlib.pyplot", "scipy.stats", "PIL.Image")
 #: the limits every grading kernel gets unless configured otherwise
 MEMORY_MB = 2048
 CPU_SECONDS = 900
@@ -41,6 +60,12 @@ class SandboxKernelManager(AsyncKernelManager):
     kernel_env = Dict(help="Environment variables set for every kernel (besides a short "
                       "allow-list of the grader's own, see the launcher).").tag(config=True)
 
+    zygote = Bool(True, help="Fork kernels from a zygote that has imported `preload` "
+                  "(False: every kernel starts from scratch).").tag(config=True)
+    base_preload = List(Unicode(), list(BASE_PRELOAD), help="Modules every zygote imports.").tag(config=True)
+    preload = List(Unicode(), help="Modules the kernel's zygote imports besides "
+                   "base_preload; set per notebook by the grader.").tag(config=True)
+
     workdir: str | None = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
@@ -57,7 +82,19 @@ class SandboxKernelManager(AsyncKernelManager):
             wrapper += ["--env", f"{key}={value}"]
         if not self.landlock:
             wrapper.append("--no-landlock")
+        if self.zygote:
+            socket_path = zygote_socket((*self.base_preload, *self.preload), self.kernel_env)
+            if socket_path:
+                wrapper += ["--zygote", socket_path]
         return [*wrapper, "--", *cmd]
+
+    def kernel_pid(self) -> int | None:
+        """The kernel's process id (a forked kernel's, not its launcher's), if known."""
+        if self.workdir:
+            with contextlib.suppress(OSError, ValueError):
+                return int((Path(self.workdir) / "kernel.pid").read_text())
+        process = getattr(getattr(self, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         env = dict(kw.pop("env", None) or os.environ)
@@ -87,3 +124,96 @@ class SandboxKernelManager(AsyncKernelManager):
             self.workdir = None
 
     cleanup_resources = _async_cleanup_resources
+
+
+@dataclass
+class _Zygote:
+    process: subprocess.Popen
+    socket: str
+    workdir: str
+
+
+#: this process's zygotes, by (modules, kernel environment)
+_ZYGOTES: dict[tuple, _Zygote] = {}
+#: zygotes started by the parent process and shared with its workers (JSON, see share_zygotes)
+SHARED_ENV = "VAECOURSE_ZYGOTES"
+
+
+def _key(modules: tuple[str, ...] | list[str], kernel_env: dict[str, str]) -> tuple:
+    env = {k: v for k, v in kernel_env.items() if k != "PYTHONPATH"}
+    return tuple(dict.fromkeys(modules)), tuple(sorted(env.items()))
+
+
+def _shared(key: tuple) -> str | None:
+    """The socket of a zygote for ``key`` that the parent process shares, if any."""
+    try:
+        entries = json.loads(os.environ.get(SHARED_ENV) or "[]")
+    except ValueError:
+        return None
+    for entry in entries:
+        if _key(entry["modules"], entry["env"]) == key and os.path.exists(entry["socket"]):
+            return str(entry["socket"])
+    return None
+
+
+def share_zygotes(specs: Iterable[tuple[tuple[str, ...], dict[str, str]]]) -> None:
+    """Start a zygote for each ``(modules, kernel environment)`` in this process, and let the
+    processes it starts from now on (the grading workers) use them: one import of the
+    frameworks for the whole pool instead of one per worker. The zygotes accept requests
+    from the launchers of this process's children; :func:`stop_zygotes` ends the sharing."""
+    entries = []
+    for modules, env in specs:
+        socket_path = zygote_socket(modules, env)
+        if socket_path:
+            entries.append({"modules": list(_key(modules, env)[0]), "env": dict(_key(modules, env)[1]),
+                            "socket": socket_path})  # fmt: skip
+    if entries:
+        os.environ[SHARED_ENV] = json.dumps(entries)
+
+
+def zygote_socket(modules: tuple[str, ...], kernel_env: dict[str, str], wait: float = 20.0) -> str | None:
+    """The socket of this process's zygote for ``modules``, started if needed; None if it fails.
+
+    The zygote takes on the kernels' environment except ``PYTHONPATH`` (each kernel puts its
+    own first on ``sys.path``), so one zygote serves every assignment's kernels.
+    """
+    key = _key(modules, kernel_env)
+    env = dict(key[1])
+    found = _ZYGOTES.get(key)
+    if found is not None and found.process.poll() is None:
+        return found.socket
+    shared = _shared(key)
+    if shared:
+        return shared
+    if not _ZYGOTES:
+        multiprocessing.util.Finalize(None, stop_zygotes, exitpriority=100)  # also runs in pool workers
+    workdir = tempfile.mkdtemp(prefix="vaecourse-zygote-")
+    socket_path = os.path.join(workdir, "zygote.sock")
+    cmd = [sys.executable, str(ZYGOTE), "--socket", socket_path, "--workdir", workdir,
+           "--preload", ",".join(key[0]), *(f"--env={k}={v}" for k, v in env.items())]  # fmt: skip
+    with open(os.path.join(workdir, "zygote.log"), "ab") as log:
+        process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    end = time.monotonic() + wait
+    while not os.path.exists(socket_path):  # bound before the imports: seconds at most
+        if process.poll() is not None or time.monotonic() > end:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            return None
+        time.sleep(0.02)
+    _ZYGOTES[key] = _Zygote(process, socket_path, workdir)
+    return socket_path
+
+
+def stop_zygotes() -> None:
+    """Stop this process's zygotes (and any kernel still running from them); wait for them."""
+    os.environ.pop(SHARED_ENV, None)
+    while _ZYGOTES:
+        _, z = _ZYGOTES.popitem()
+        with contextlib.suppress(ProcessLookupError):
+            z.process.send_signal(signal.SIGTERM)
+        try:
+            z.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            z.process.kill()
+            z.process.wait()
+        shutil.rmtree(z.workdir, ignore_errors=True)

@@ -4,7 +4,8 @@ Run as ``python autograder/sandbox/launcher.py --workdir DIR --memory-mb M --cpu
 --file-mb F [options] -- <kernel command>``; the grader's kernel manager
 (:mod:`autograder.sandbox.kernel`) builds that command line from its settings. The launcher
 replaces itself with the kernel (``exec``), so the kernel keeps the pid, process group and
-signals jupyter_client knows. Before that it:
+signals jupyter_client knows (with ``--zygote SOCKET`` it asks a zygote instead, see below).
+Before that it:
 
 1. moves into ``DIR`` (a fresh, private temporary folder) and points ``HOME``, ``TMPDIR``,
    the IPython/matplotlib/Keras/torch folders there; the environment is reduced to a short
@@ -18,30 +19,28 @@ signals jupyter_client knows. Before that it:
    only; TCP limited to binding the kernel's five ports (no network); no signals to
    processes outside the sandbox.
 
+With ``--zygote SOCKET`` steps 3-5 and the start of ipykernel happen in a process forked
+from a zygote that has the frameworks imported already (:mod:`zygote`: the same
+:func:`confine`, then ipykernel in the forked process); the launcher stays alive as the
+kernel's stand-in, passing on signals. When the zygote cannot serve the request, the launcher
+goes on as without it.
+
 Only the standard library is used (this runs before the kernel starts).
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import resource
 import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import landlock  # noqa: E402 (stand-alone script: sibling module)
+from confine import DEVICES, confine, copy_matplotlib_cache, kernel_environment  # noqa: E402,F401 (sibling module)
 
-#: the grader's variables a kernel keeps (everything else it needs comes with ``--env``)
-ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
-ENV_KEEP_PREFIXES = ("LC_", "JPY_", "PYDEVD_")
 SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/opt")
-DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
-PR_CAPBSET_DROP = 24
-MB = 1024 * 1024
 #: the checkout this launcher belongs to (solutions, gradebook): never readable by a kernel
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -60,40 +59,8 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--env", action="append", default=[], help="KEY=VALUE for the kernel")
     p.add_argument("--copy", action="append", default=[], help="file copied into the workdir")
     p.add_argument("--no-landlock", action="store_true", help="limits only (debugging)")
+    p.add_argument("--zygote", help="unix socket of a zygote to fork the kernel from")
     return p.parse_args(argv[:split]), argv[split + 1 :]
-
-
-def _environment(workdir: Path, extra: list[str]) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)
-    }
-    for item in extra:
-        key, _, value = item.partition("=")
-        env[key] = value
-    home = str(workdir)
-    for key in ("HOME", "TMPDIR", "TMP", "TEMP", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
-        env[key] = home
-    env["IPYTHONDIR"] = str(workdir / ".ipython")
-    env["MPLCONFIGDIR"] = str(workdir / ".matplotlib")
-    env["JUPYTER_RUNTIME_DIR"] = str(workdir / ".runtime")
-    env["KERAS_HOME"] = str(workdir / ".keras")
-    env["TORCH_HOME"] = str(workdir / ".torch")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
-def _copy_matplotlib_cache(workdir: Path) -> None:
-    """Reuse the grader's font list: building it costs seconds and prints to stderr."""
-    target = workdir / ".matplotlib"
-    target.mkdir(exist_ok=True)
-    for folder in (os.environ.get("MPLCONFIGDIR"), Path.home() / ".cache" / "matplotlib",
-                   Path.home() / ".matplotlib"):  # fmt: skip
-        if folder and Path(folder).is_dir():
-            for font_list in Path(folder).glob("fontlist-*.json"):
-                shutil.copy(font_list, target / font_list.name)
-            return
 
 
 def _move_connection_file(cmd: list[str], workdir: Path) -> list[int]:
@@ -110,29 +77,6 @@ def _move_connection_file(cmd: list[str], workdir: Path) -> list[int]:
     raise SystemExit("launcher.py: the kernel command has no '-f CONNECTION_FILE'")
 
 
-def _set_limits(args: argparse.Namespace) -> None:
-    def cap(which: int, soft: int, hard: int | None = None) -> None:
-        _, old_hard = resource.getrlimit(which)
-        hard = soft if hard is None else hard
-        if old_hard != resource.RLIM_INFINITY:
-            soft, hard = min(soft, old_hard), min(hard, old_hard)
-        resource.setrlimit(which, (soft, hard))
-
-    cap(resource.RLIMIT_DATA, args.memory_mb * MB)
-    cap(resource.RLIMIT_CPU, args.cpu_seconds, args.cpu_seconds + 5)
-    cap(resource.RLIMIT_FSIZE, args.file_mb * MB)
-    cap(resource.RLIMIT_NOFILE, args.open_files)
-    cap(resource.RLIMIT_CORE, 0)
-
-
-def _drop_capabilities() -> None:
-    """Empty the capability bounding set: the kernel keeps no root powers after exec."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in range(64):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
-            break  # EINVAL: no such capability, we are past the last one
-
-
 def _read_paths(extra: list[str]) -> list[str]:
     """Python's own folders, the system's, ``extra``, and the other folders on ``sys.path``
     except those inside :data:`CHECKOUT`."""
@@ -143,15 +87,8 @@ def _read_paths(extra: list[str]) -> list[str]:
     return sorted(p for p in paths if p)
 
 
-def _redirect_output(workdir: Path) -> None:
-    log = os.open(workdir / "kernel.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Apply the limits and the sandbox, then exec the kernel command."""
+    """Prepare the kernel's folder, then hand over to a zygote or confine and exec the kernel."""
     args, cmd = _parse(sys.argv[1:] if argv is None else argv)
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -161,19 +98,20 @@ def main(argv: list[str] | None = None) -> None:
     for item in args.copy:
         if Path(item).is_file():
             shutil.copy(item, workdir / Path(item).name)
-    _copy_matplotlib_cache(workdir)
-    env = _environment(workdir, args.env)
+    copy_matplotlib_cache(workdir)
+    env = kernel_environment(workdir, args.env)
     reads = _read_paths(args.read)
-    os.chdir(workdir)
-    _set_limits(args)
-    _redirect_output(workdir)
-    if os.geteuid() == 0:
-        _drop_capabilities()
-    if not args.no_landlock:
-        abi = landlock.restrict(reads, [str(workdir), *DEVICES], bind_ports=ports)
-        env["VAECOURSE_SANDBOX"] = f"landlock-abi-{abi}" if abi else "none (no Landlock)"
-    else:
-        env["VAECOURSE_SANDBOX"] = "limits-only"
+    limits = {"memory_mb": args.memory_mb, "cpu_seconds": args.cpu_seconds,
+              "file_mb": args.file_mb, "open_files": args.open_files}  # fmt: skip
+    if args.zygote:
+        import zygote  # sibling module
+
+        request = {"argv": cmd, "env": env, "workdir": str(workdir), "reads": reads, "ports": ports,
+                   "limits": limits, "landlock": not args.no_landlock}  # fmt: skip
+        code = zygote.handoff(args.zygote, request, workdir)
+        if code is not None:
+            sys.exit(code)
+    confine(workdir, limits, reads, ports, env, use_landlock=not args.no_landlock)
     os.execve(cmd[0], cmd, env)
 
 

@@ -100,3 +100,37 @@ def test_kernel_thread_pools_follow_the_workers(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv(settings.KERNEL_THREADS_ENV)
     grade.autograde(Course.default(), [("a", "1")], jobs=2)
     assert seen[-1] is None  # unset: the frameworks' defaults
+
+
+def test_nbgraders_metadata_checks_reuse_one_validator_and_still_reject_bad_metadata() -> None:
+    """fast_metadata_checks: the same verdicts as nbgrader's own checks, the schema checked once."""
+    import jsonschema
+    from nbformat.v4 import new_code_cell
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+
+    from autograder.pipeline.settings import _CachedSchemaChecks, fast_metadata_checks
+
+    good = {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": "t1",
+            "schema_version": 3, "task": False}  # fmt: skip
+    bad_points = {**good, "points": "two"}
+    bad_key = {**good, "grade_id": 7}
+    fast_metadata_checks()
+    fast_metadata_checks()  # idempotent
+    from nbgrader.nbgraderformat import common
+
+    assert isinstance(common.jsonschema, _CachedSchemaChecks)
+    for meta, ok in ((good, True), (bad_points, False), (bad_key, False)):
+        cell = new_code_cell("x = 1", metadata={"nbgrader": dict(meta)})
+        if ok:
+            MetadataValidator().validate_cell(cell)
+        else:
+            with pytest.raises(ValidationError):
+                MetadataValidator().validate_cell(cell)
+        schema = MetadataValidator().schema
+        try:
+            jsonschema.validate(meta, schema)
+            stock = True
+        except jsonschema.ValidationError:
+            stock = False
+        assert stock == ok
+    assert len(common.jsonschema._validators) == 1  # one schema, one validator

@@ -75,9 +75,11 @@ print(json.dumps(result))
 """
 
 
-@pytest.fixture(scope="module")
-def probe() -> dict:
-    status, lines = run_in_kernel(PROBE)
+@pytest.fixture(scope="module", params=[True, False], ids=["zygote", "exec"])
+def probe(request: pytest.FixtureRequest) -> dict:
+    """The probe's findings in a kernel forked from a zygote and in one started by exec:
+    the same sandbox either way."""
+    status, lines = run_in_kernel(PROBE, zygote=request.param)
     assert status == "ok", lines
     return json.loads(lines[-1])
 
@@ -112,7 +114,8 @@ def test_limits_and_environment(probe: dict) -> None:
 def test_kernel_command_carries_the_settings() -> None:
     """The launcher's command line is built from the manager's settings alone."""
     km = SandboxKernelManager(kernel_name="python3", memory_mb=512, cpu_seconds=30, file_mb=4,
-                              extra_reads=["/srv/data"], kernel_env={"A": "1"}, landlock=False)  # fmt: skip
+                              extra_reads=["/srv/data"], kernel_env={"A": "1"}, landlock=False,
+                              zygote=False)  # fmt: skip
     try:
         cmd = km.format_kernel_cmd()
     finally:

@@ -22,6 +22,13 @@ on a CPU with only the number of training steps capped:
     ``1``: a local data copy smaller than the real dataset (the CIFAR-10 subset, the
     10,000 local CelebA faces) is padded, by repeating its images, to the real set's
     size (:func:`pad_to_full`), so that evaluation code meets the real memory load.
+
+The grader sets one more in its kernels (with ``VAECOURSE_MAX_STEPS=1``):
+
+``VAECOURSE_EAGER``
+    ``1``: the TensorFlow training helpers run their steps eagerly instead of compiling
+    them with ``tf.function`` (:func:`eager`): for one or two steps, tracing costs more than
+    it saves. Students never set it; what they run in Colab is compiled.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ DATA_ENV = "VAECOURSE_DATA"
 CACHE_ENV = "VAECOURSE_CACHE"
 MAX_STEPS_ENV = "VAECOURSE_MAX_STEPS"
 PAD_ENV = "VAECOURSE_PAD_TO_FULL"
+EAGER_ENV = "VAECOURSE_EAGER"
 PROFILES = ("full", "ci")
 
 T = TypeVar("T")
@@ -164,6 +172,11 @@ def max_steps() -> int | None:
 def pad_to_full() -> bool:
     """True when ``VAECOURSE_PAD_TO_FULL=1``: pad small local data copies to the real size."""
     return os.environ.get(PAD_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def eager() -> bool:
+    """True when ``VAECOURSE_EAGER=1``: training helpers skip ``tf.function`` (grading)."""
+    return os.environ.get(EAGER_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def quiet_tensorflow() -> None:

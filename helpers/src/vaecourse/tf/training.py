@@ -54,10 +54,12 @@ class _Bound:
 
 
 def _compiled_for(model: keras.Model, key: tuple, python_fn: Callable) -> Callable:
-    """``tf.function`` of ``python_fn(model, x)``, cached per model and ``key``."""
+    """``tf.function`` of ``python_fn(model, x)``, cached per model and ``key``; with
+    ``VAECOURSE_EAGER=1`` (:func:`vaecourse.config.eager`, grading) the plain function."""
     per_model = _compiled.setdefault(model, {})
     if key not in per_model:
-        per_model[key] = tf.function(_Bound(python_fn, model), reduce_retracing=True)
+        bound = _Bound(python_fn, model)
+        per_model[key] = bound if config.eager() else tf.function(bound, reduce_retracing=True)
     return per_model[key]
 
 
