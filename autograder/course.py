@@ -52,6 +52,12 @@ GRADING_PROFILE = "ci"
 #: ``vaecourse.config.max_steps``), so one step builds everything later cells use; and that
 #: step runs eagerly (``VAECOURSE_EAGER``): tracing it with tf.function would cost more.
 GRADING_MAX_STEPS = 1
+#: IPython settings of every grading kernel. Figures are not drawn while grading: no test
+#: reads one, and after one training step they would only show untrained models; a figure
+#: appears in feedback as its one-line description (``<Figure size 640x480 with 1 Axes>``).
+#: Graders see the figures of the student's own run next to each written answer. Drawing
+#: them cost 3-5 CPU-s per student's series. Remove the line to draw them again.
+GRADING_IPYTHON_CONFIG: tuple[str, ...] = ("c.InlineBackend.figure_formats = set()",)
 #: Environment of every grading kernel (the grader's ``VAECOURSE_DATA`` is added when set).
 KERNEL_ENV: dict[str, str] = {
     "VAECOURSE_PROFILE": GRADING_PROFILE,

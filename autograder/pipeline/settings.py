@@ -27,7 +27,15 @@ from typing import Any
 
 from traitlets.config import Config
 
-from ..course import CODE_STUB, COURSE_DIR_ENV, KERNEL_ENV, TEXT_STUB, Course, cell_timeout
+from ..course import (
+    CODE_STUB,
+    COURSE_DIR_ENV,
+    GRADING_IPYTHON_CONFIG,
+    KERNEL_ENV,
+    TEXT_STUB,
+    Course,
+    cell_timeout,
+)
 from ..sandbox.execute import GuardedExecute
 from .graderonly import GRADER_FILES, RemoveGraderOnly
 
@@ -168,6 +176,7 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
         src = grading_build(course, assignment) / "src"
         build = src if src.is_dir() else None
     c.SandboxKernelManager.kernel_env = kernel_env(build)
+    c.SandboxKernelManager.ipython_config = list(GRADING_IPYTHON_CONFIG)
     c.SandboxKernelManager.extra_reads = kernel_reads() + ([str(build)] if build else [])
     # feedback shows the student's outputs and the test messages, not the hidden test code
     c.GenerateFeedback.preprocessors = _feedback_preprocessors()

@@ -60,6 +60,8 @@ class SandboxKernelManager(AsyncKernelManager):
     kernel_env = Dict(help="Environment variables set for every kernel (besides a short "
                       "allow-list of the grader's own, see the launcher).").tag(config=True)
 
+    ipython_config = List(Unicode(), help="Lines of the kernel's ipython_kernel_config.py "
+                          "(e.g. c.InlineBackend.figure_formats = set()).").tag(config=True)
     zygote = Bool(True, help="Fork kernels from a zygote that has imported `preload` "
                   "(False: every kernel starts from scratch).").tag(config=True)
     base_preload = List(Unicode(), list(BASE_PRELOAD), help="Modules every zygote imports.").tag(config=True)
@@ -73,6 +75,10 @@ class SandboxKernelManager(AsyncKernelManager):
         if not self.sandbox:
             return cmd
         self.workdir = tempfile.mkdtemp(prefix="vaecourse-kernel-")
+        if self.ipython_config:  # the launcher points IPYTHONDIR at <workdir>/.ipython
+            profile = Path(self.workdir) / ".ipython" / "profile_default"
+            profile.mkdir(parents=True)
+            (profile / "ipython_kernel_config.py").write_text("\n".join(self.ipython_config) + "\n")
         wrapper = [sys.executable, str(LAUNCHER), "--workdir", self.workdir,
                    "--memory-mb", str(self.memory_mb), "--cpu-seconds", str(self.cpu_seconds),
                    "--file-mb", str(self.file_mb)]  # fmt: skip

@@ -135,3 +135,26 @@ def test_kernel_workdir_is_removed() -> None:
     status, lines = run_in_kernel("import os; print(os.getcwd())")
     assert status == "ok"
     assert lines[-1].startswith("/") and not Path(lines[-1]).exists()
+
+
+def test_ipython_config_reaches_the_kernel() -> None:
+    """ipython_config lines become the kernel's ipython_kernel_config.py: here, figures as text."""
+    code = "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"
+
+    async def mimetypes(**traits) -> list[str]:
+        km = SandboxKernelManager(kernel_name="python3", **{**SETTINGS, **traits})
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        seen: list[str] = []
+        try:
+            await kc.wait_for_ready(timeout=180)
+            await kc.execute_interactive(code, timeout=120, output_hook=lambda m: seen.extend(
+                m["content"].get("data", {}) if m["msg_type"] == "display_data" else []))  # fmt: skip
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        return seen
+
+    assert "image/png" in asyncio.run(mimetypes())
+    assert asyncio.run(mimetypes(ipython_config=["c.InlineBackend.figure_formats = set()"])) == ["text/plain"]

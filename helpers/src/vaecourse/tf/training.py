@@ -156,6 +156,9 @@ class History:
     images_per_second: list[float] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)  # mean loss over the epoch
     test_elbo: list[float] = field(default_factory=list)
+    #: batches in one pass over the training data given to ``fit`` (None: unknown); with
+    #: ``VAECOURSE_MAX_STEPS`` fewer may have been taken, this still says which data it was
+    batches_per_epoch: int | None = None
 
     def to_table(self, show_time: bool = True) -> str:
         """The history as a fixed-width text table."""
@@ -235,8 +238,8 @@ def fit(
     if step_fn is None:
         step_fn = train_step  # TRANSITION (issue 11)
     cap = config.max_steps()
-    history = History()
     steps_per_epoch = int(train_ds.cardinality())
+    history = History(batches_per_epoch=steps_per_epoch if steps_per_epoch >= 0 else None)
     step = compiled_step(model, optimizer, loss_fn, step_fn)  # once, not per batch
     taken = 0
     for epoch in range(1, epochs + 1):
