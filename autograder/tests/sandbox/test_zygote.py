@@ -65,6 +65,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
+async def _dies(pid: int, seconds: float = 5.0) -> bool:
+    """True once ``pid`` is gone (or a zombie), False if it still runs after ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if not _alive(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 def test_a_forked_kernel_has_the_preloaded_modules_its_own_path_and_environment() -> None:
     code = ("import sys, os, json\nprint(json.dumps({'marker': %r in sys.modules, 'path': sys.path[:2], "
             "'cwd': os getcwd(), 'pid': os.getpid(), 'ppid': os.getppid(), 'env': os.environ.get('COURSE_SETTING')}))")
@@ -120,11 +129,7 @@ def test_killing_the_launcher_kills_the_kernel() -> None:
         pid = km.kernel_pid()
         assert pid and _alive(pid)
         km.provisioner.process.kill()
-        for _ in range(100):
-            if not _alive(pid):
-                return True
-            await asyncio.sleep(0.05)
-        return False
+        return await _dies(pid)
 
     assert asyncio.run(_session(steps)) is True
 
@@ -145,11 +150,7 @@ def test_stopping_the_zygote_stops_its_kernels() -> None:
     async def steps(km, kc):
         pid = km.kernel_pid()
         stop_zygotes()
-        for _ in range(100):
-            if not _alive(pid):
-                return True
-            await asyncio.sleep(0.05)
-        return False
+        return await _dies(pid)
 
     assert asyncio.run(_session(steps)) is True
 
