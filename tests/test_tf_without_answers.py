@@ -135,25 +135,26 @@ def violations(path: Path, tracked: dict[str, set[str]]) -> list[str]:
     return found
 
 
+def _violations_of(source: str, tracked) -> list[str]:
+    """What the static check finds in ``source`` written as a module of ``vaecourse.tf``."""
+    probe = PACKAGE / "tf" / "_probe_for_test.py"
+    probe.write_text(source)
+    try:
+        return violations(probe, tracked)
+    finally:
+        probe.unlink()
+
+
 def test_the_static_check_finds_a_call_outside_a_fill_in(tmp_path):
     tracked = fill_in_names()
     assert {"reparameterize", "Sampling"} <= tracked["vaecourse.tf.sampling"]
     assert {"train_step"} <= tracked["vaecourse.tf.training"]
-    bad = PACKAGE / "tf" / "_probe_for_test.py"
-    bad.write_text("from .sampling import reparameterize\nfrom . import losses\n\n\n"
-                   "def f(m, lv, loss_fn=losses.compute_loss):\n    return reparameterize(m, lv)\n")
-    try:
-        found = violations(bad, tracked)
-    finally:
-        bad.unlink()
+    found = _violations_of("from .sampling import reparameterize\nfrom . import losses\n\n\n"
+                           "def f(m, lv, loss_fn=losses.compute_loss):\n    return reparameterize(m, lv)\n", tracked)
     assert sorted(f.split()[-1] for f in found) == ["losses.compute_loss", "reparameterize"]
-    shadow = PACKAGE / "tf" / "_probe_for_test2.py"
-    shadow.write_text("from .sampling import reparameterize\n\n\ndef g(m, reparameterize=None):\n"
-                      "    return reparameterize(m, m)\n\n\ndef h(m, train_step=reparameterize):\n    return m\n")
-    try:
-        found = violations(shadow, tracked)
-    finally:
-        shadow.unlink()
+    found = _violations_of("from .sampling import reparameterize\n\n\ndef g(m, reparameterize=None):\n"
+                           "    return reparameterize(m, m)\n\n\ndef h(m, train_step=reparameterize):\n    return m\n",
+                           tracked)
     assert [f.split()[-1] for f in found] == ["reparameterize"] and ":8 " in found[0]  # the default, not g's parameter
 
 

@@ -238,7 +238,7 @@ def _share_zygotes(work: list[tuple[Course, str, str]]) -> None:
     from ..sandbox.kernel import SandboxKernelManager, share_zygotes
     from .settings import nbgrader_config
 
-    specs: dict[tuple, tuple[tuple[str, ...], dict[str, str]]] = {}
+    specs: list[tuple[tuple[str, ...], dict[str, str]]] = []
     first = {a: c for c, a, _ in reversed(work)}  # one course per assignment (there is one)
     for assignment, course in first.items():
         config = nbgrader_config(course, release=course.grading_release, assignment=assignment)
@@ -250,10 +250,8 @@ def _share_zygotes(work: list[tuple[Course, str, str]]) -> None:
                 nb = nbformat.read(path, as_version=4)
             except Exception:  # noqa: BLE001,S112 (the worker reports a broken notebook)
                 continue
-            modules = (*km.base_preload, *preload_for(nb, execute.preload_groups))
-            env = {k: v for k, v in km.kernel_env.items() if k != "PYTHONPATH"}
-            specs[(modules, tuple(sorted(env.items())))] = (modules, env)
-    share_zygotes(specs.values())
+            specs.append(((*km.base_preload, *preload_for(nb, execute.preload_groups)), km.kernel_env))
+    share_zygotes(specs)
 
 
 @dataclass

@@ -163,18 +163,19 @@ def _shared(key: tuple) -> str | None:
 
 
 def share_zygotes(specs: Iterable[tuple[tuple[str, ...], dict[str, str]]]) -> None:
-    """Start a zygote for each ``(modules, kernel environment)`` in this process, and let the
+    """Start a zygote for each distinct ``(modules, kernel environment)`` (``PYTHONPATH``
+    aside, as :func:`zygote_socket` keys them) in this process, and let the
     processes it starts from now on (the grading workers) use them: one import of the
     frameworks for the whole pool instead of one per worker. The zygotes accept requests
     from the launchers of this process's children; :func:`stop_zygotes` ends the sharing."""
-    entries = []
+    entries: dict[tuple, dict] = {}
     for modules, env in specs:
-        socket_path = zygote_socket(modules, env)
+        key = _key(modules, env)
+        socket_path = None if key in entries else zygote_socket(modules, env)
         if socket_path:
-            entries.append({"modules": list(_key(modules, env)[0]), "env": dict(_key(modules, env)[1]),
-                            "socket": socket_path})  # fmt: skip
+            entries[key] = {"modules": list(key[0]), "env": dict(key[1]), "socket": socket_path}
     if entries:
-        os.environ[SHARED_ENV] = json.dumps(entries)
+        os.environ[SHARED_ENV] = json.dumps(list(entries.values()))
 
 
 def zygote_socket(modules: tuple[str, ...], kernel_env: dict[str, str], wait: float = 20.0) -> str | None:

@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from confine import DEVICES, confine, copy_matplotlib_cache, kernel_environment  # noqa: E402,F401 (sibling module)
+from confine import confine, copy_matplotlib_cache, kernel_environment  # noqa: E402 (sibling module)
 
 SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/opt")
 #: the checkout this launcher belongs to (solutions, gradebook): never readable by a kernel
