@@ -56,8 +56,18 @@ GRADING_MAX_STEPS = 1
 #: reads one, and after one training step they would only show untrained models; a figure
 #: appears in feedback as its one-line description (``<Figure size 640x480 with 1 Axes>``).
 #: Graders see the figures of the student's own run next to each written answer. Drawing
-#: them cost 3-5 CPU-s per student's series. Remove the line to draw them again.
-GRADING_IPYTHON_CONFIG: tuple[str, ...] = ("c.InlineBackend.figure_formats = set()",)
+#: them cost 3-5 CPU-s per student's series. Nor are they redrawn after each cell:
+#: matplotlib's post-cell hook renders every figure still open and changed (interactive
+#: mode), 0.1 CPU-s a figure, before the inline backend shows it; the exec lines remove that
+#: hook (no name is left in the notebook's namespace). Remove the lines to draw them again.
+GRADING_IPYTHON_CONFIG: tuple[str, ...] = (
+    "c.InlineBackend.figure_formats = set()",
+    "c.InteractiveShellApp.exec_lines = ["
+    "'import matplotlib.pyplot as _vaecourse_plt', "
+    "'_vaecourse_plt.install_repl_displayhook()', "
+    "'get_ipython().events.unregister(\"post_execute\", _vaecourse_plt._draw_all_if_interactive)', "
+    "'del _vaecourse_plt']",
+)
 #: Environment of every grading kernel (the grader's ``VAECOURSE_DATA`` is added when set).
 KERNEL_ENV: dict[str, str] = {
     "VAECOURSE_PROFILE": GRADING_PROFILE,

@@ -47,8 +47,33 @@ from autograder.proofs.build import read_spec, reference_case, release_of, write
 
 
 def _cpu() -> float:
+    """CPU seconds of this process, its finished children (the zygotes and their kernels), and
+    the grading workers: children of the pool's forkserver, which reaps them before a pool's
+    ``join`` returns (its own and its children's time, read from ``/proc``)."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    return t.user + t.system + t.children_user + t.children_system + sum(map(_tree_cpu, _child_pids()))
+
+
+def _child_pids() -> list[int]:
+    me, pids = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _tree_cpu(pid: int) -> float:
+    """A live process's CPU seconds and those of its reaped children."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def stock_autograde(work: Course, pairs: list[tuple[str, str]]) -> list[GradeResult]:
@@ -151,9 +176,9 @@ def main() -> None:
                         help="students for stock nbgrader (default: --students); it grades serially "
                         "with no start-up to spread, so its time per student does not depend on this")  # fmt: skip
     parser.add_argument("--top", type=int, default=3, help="costliest cells shown per notebook")
-    parser.add_argument("--threads", nargs="+", default=["0"],
-                        help="threads per grading kernel to compare (0: the frameworks' defaults, "
-                        "the default; auto: cores / workers), e.g. --threads 0 auto")  # fmt: skip
+    parser.add_argument("--threads", nargs="+", default=["auto"],
+                        help="threads per grading kernel to compare (auto: cores / workers, the "
+                        "default; 0: the frameworks' defaults), e.g. --threads auto 0")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("VAECOURSE_PROFILE", "ci")
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's notes on nbgrader's sessions

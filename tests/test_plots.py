@@ -128,6 +128,23 @@ def test_show_interpolation_and_training_curves(rng):
         plots.plot_training_curves({})
 
 
+def test_layout_is_computed_when_a_figure_is_drawn(rng):
+    """Tight layout runs at draw time: a figure never drawn (grading) costs no layout."""
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    images = rng.random((4, 6, 6))
+    figures = [plots.show_images(images), plots.show_images(images, titles=list("abcd")),
+               plots.show_reconstructions(images, images), plots.plot_latent_scatter(rng.random((8, 2)), [0, 1] * 4),
+               plots.plot_latent_manifold(lambda z: np.zeros((len(z), 6, 6)), n=3, image_shape=(6, 6)),
+               plots.show_interpolation(images), plots.plot_training_curves({"train_loss": [2.0, 1.0]})]  # fmt: skip
+    for fig in figures:
+        assert isinstance(fig.get_layout_engine(), TightLayoutEngine)
+    fig = figures[-1]
+    before = fig.subplotpars.left
+    fig.canvas.draw()
+    assert fig.subplotpars.left != before  # laid out by the draw
+
+
 def test_display_closes_figures_in_scripts(rng):
     import matplotlib.pyplot as plt
 

@@ -6,7 +6,14 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.course import Course
-from autograder.pipeline.grade import CellScore, autograde, prepare_gradebook, scores, zero_out
+from autograder.pipeline.grade import (
+    CellScore,
+    _add_students,
+    autograde,
+    prepare_gradebook,
+    scores,
+    zero_out,
+)
 from autograder.pipeline.report import score_table
 from autograder.proofs.build import (
     SampleCase,
@@ -57,3 +64,22 @@ def test_autograde_scores_and_reports(toy_gradebook: Course) -> None:
     table = scores(toy_gradebook, "toy_quiz")
     assert table["right"]["test_answer_prior"] == CellScore("test_answer_prior", 1.0, 1.0, False)
     assert table["wrong"]["test_answer_prior"].auto_score == 0
+
+
+def test_two_workers_grade_one_students_two_assignments_at_once(toy_gradebook: Course) -> None:
+    """The pool's workers (forked from the forkserver) grade one student's two notebooks side
+    by side; the student is in the gradebook before they start (both would add it otherwise,
+    and one would fail on the UNIQUE constraint)."""
+    for assignment in ("toy_quiz", "toy_vae"):
+        release, spec = release_of(toy_gradebook, assignment), read_spec(toy_gradebook, assignment)
+        write_submission(toy_gradebook, SampleCase("both", assignment, "", "", build_notebook(release, spec, {}), {}))
+    results = autograde(toy_gradebook, [("toy_quiz", "both"), ("toy_vae", "both")], jobs=2)
+    assert sorted((r.assignment, r.success, r.error) for r in results) == [("toy_quiz", True, ""), ("toy_vae", True, "")]
+    assert all(r.cpu_seconds > 0 and r.cells for r in results)
+    for assignment in ("toy_quiz", "toy_vae"):
+        cells = scores(toy_gradebook, assignment)["both"].values()
+        assert all(c.auto_score == c.max_score for c in cells if not c.manual)
+    _add_students(toy_gradebook, {"both", "another"})  # again, and a new one: no error
+    with Gradebook(toy_gradebook.db_url, toy_gradebook.course_id) as gb:
+        ids = [s.id for s in gb.students]
+    assert ids.count("both") == 1 and "another" in ids

@@ -91,6 +91,7 @@ def test_kernel_thread_pools_follow_the_workers(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv(settings.KERNEL_THREADS_ENV, "auto")
     assert "OMP_NUM_THREADS" not in settings.kernel_env()  # the number comes from autograde
     seen = []
+    monkeypatch.setattr(grade, "_add_students", lambda course, students: None)
     monkeypatch.setattr(grade, "_autograde", lambda work, jobs, progress: seen.append(
         os.environ.get(settings.KERNEL_THREADS_ENV)) or [])  # fmt: skip
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
@@ -98,8 +99,11 @@ def test_kernel_thread_pools_follow_the_workers(monkeypatch: pytest.MonkeyPatch)
     grade.autograde(Course.default(), [("a", "1")], jobs=2)
     assert seen == ["2", "4"] and os.environ[settings.KERNEL_THREADS_ENV] == "auto"
     monkeypatch.delenv(settings.KERNEL_THREADS_ENV)
-    grade.autograde(Course.default(), [("a", "1")], jobs=2)
-    assert seen[-1] is None  # unset: the frameworks' defaults
+    grade.autograde(Course.default(), [("a", "1"), ("a", "2")], jobs=2)
+    assert seen[-1] == "2" and settings.KERNEL_THREADS_ENV not in os.environ  # unset: auto
+    monkeypatch.setenv(settings.KERNEL_THREADS_ENV, "0")
+    grade.autograde(Course.default(), [("a", "1"), ("a", "2")], jobs=2)
+    assert seen[-1] == "0" and "OMP_NUM_THREADS" not in settings.kernel_env()  # the frameworks' defaults
 
 
 def test_nbgraders_metadata_checks_reuse_one_validator_and_still_reject_bad_metadata() -> None:

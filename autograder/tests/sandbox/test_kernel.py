@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import vaecourse
 
+from autograder.course import GRADING_IPYTHON_CONFIG
 from autograder.sandbox import landlock
 from autograder.sandbox.kernel import MEMORY_MB, SandboxKernelManager
 
@@ -138,23 +139,41 @@ def test_kernel_workdir_is_removed() -> None:
 
 
 def test_ipython_config_reaches_the_kernel() -> None:
-    """ipython_config lines become the kernel's ipython_kernel_config.py: here, figures as text."""
-    code = "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"
+    """ipython_config lines become the kernel's ipython_kernel_config.py. The grading lines:
+    figures as text, a figure left open at a cell's end is not drawn (with the default
+    settings it is), and nothing is left in the notebook's namespace."""
+    cells = [
+        "%matplotlib inline\nimport matplotlib.pyplot as plt\ndraws = []\nfig = plt.figure()\n"
+        "fig.canvas.mpl_connect('draw_event', lambda event: draws.append(1))\nfig.gca().plot([1, 2])",
+        "print(len(draws), sorted(k for k in globals() if 'vaecourse' in k))",
+    ]
 
-    async def mimetypes(**traits) -> list[str]:
+    async def run(**traits) -> tuple[list[str], str]:
         km = SandboxKernelManager(kernel_name="python3", **{**SETTINGS, **traits})
         await km.start_kernel()
         kc = km.client()
         kc.start_channels()
         seen: list[str] = []
+        printed: list[str] = []
+
+        def hook(m: dict) -> None:
+            if m["msg_type"] == "display_data":
+                seen.extend(m["content"]["data"])
+            elif m["msg_type"] == "stream":
+                printed.append(m["content"]["text"])
+
         try:
             await kc.wait_for_ready(timeout=180)
-            await kc.execute_interactive(code, timeout=120, output_hook=lambda m: seen.extend(
-                m["content"].get("data", {}) if m["msg_type"] == "display_data" else []))  # fmt: skip
+            for code in cells:
+                await kc.execute_interactive(code, timeout=120, output_hook=hook)
         finally:
             kc.stop_channels()
             await km.shutdown_kernel(now=True)
-        return seen
+        draws, names = "".join(printed).split(" ", 1)
+        assert names.strip() == "[]"
+        return sorted(seen), int(draws)
 
-    assert "image/png" in asyncio.run(mimetypes())
-    assert asyncio.run(mimetypes(ipython_config=["c.InlineBackend.figure_formats = set()"])) == ["text/plain"]
+    seen, draws = asyncio.run(run())
+    assert seen == ["image/png", "text/plain"] and draws >= 2  # redrawn at the cell's end, then printed
+    assert asyncio.run(run(ipython_config=["c.InlineBackend.figure_formats = set()"])) == (["text/plain"], 1)
+    assert asyncio.run(run(ipython_config=list(GRADING_IPYTHON_CONFIG))) == (["text/plain"], 0)

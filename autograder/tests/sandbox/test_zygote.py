@@ -76,7 +76,7 @@ async def _dies(pid: int, seconds: float = 5.0) -> bool:
 
 def test_a_forked_kernel_has_the_preloaded_modules_its_own_path_and_environment() -> None:
     code = ("import sys, os, json\nprint(json.dumps({'marker': %r in sys.modules, 'path': sys.path[:2], "
-            "'cwd': os getcwd(), 'pid': os.getpid(), 'ppid': os.getppid(), 'env': os.environ.get('COURSE_SETTING')}))")
+            "'cwd': os getcwd(), 'pid': os.getpid(), 'ppid': os.getppid(), 'env': os.environ.get('COURSE_SETTING'), 'frozen': __import__('gc').get_freeze_count()}))")
     code = code.replace("os getcwd", "os.getcwd") % MARKER
 
     async def steps(km, kc):
@@ -91,8 +91,10 @@ def test_a_forked_kernel_has_the_preloaded_modules_its_own_path_and_environment(
     assert seen["pid"] == pid != launcher_pid and seen["ppid"] != launcher_pid  # a zygote's child
     assert seen["path"][0] == extra  # PYTHONPATH first
     assert seen["cwd"] == str(workdir) and seen["env"] == "from-the-caller"
+    assert seen["frozen"] > 10_000  # the preloaded objects: the kernel's garbage collections skip them
     plain, *_ = asyncio.run(_session(steps, preload=[MARKER], kernel_env=env, zygote=False))
     assert plain["marker"] is False and plain["path"] == seen["path"]  # as ipykernel_launcher leaves it
+    assert plain["frozen"] == 0
 
 
 def test_one_zygote_serves_every_assignment() -> None:

@@ -111,14 +111,15 @@ def show_images(images, titles: Sequence[str] | None = None, nrow: int | None = 
         grid = image_grid(x, nrow)
         ncol = int(nrow) if nrow else math.ceil(math.sqrt(n))
         rows = math.ceil(n / ncol)
-        fig, ax = plt.subplots(figsize=(min(1.0 * ncol, 12), min(1.0 * rows, 12) + 0.3))
+        fig, ax = plt.subplots(figsize=(min(1.0 * ncol, 12), min(1.0 * rows, 12) + 0.3), layout="tight")
         _imshow(ax, grid)
     else:
         if len(titles) != n:
             raise ValueError(f"{len(titles)} titles for {n} images")
         ncol = int(nrow) if nrow else min(n, 10)
         rows = math.ceil(n / ncol)
-        fig, axes = plt.subplots(rows, ncol, figsize=(1.2 * ncol, 1.4 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, ncol, figsize=(1.2 * ncol, 1.4 * rows), squeeze=False,
+                                 layout="tight")
         for i, ax in enumerate(axes.flat):
             if i < n:
                 _imshow(ax, x[i])
@@ -127,7 +128,6 @@ def show_images(images, titles: Sequence[str] | None = None, nrow: int | None = 
                 ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -152,7 +152,7 @@ def show_reconstructions(originals, reconstructions, n: int | None = None,
     if a.shape != b.shape:
         raise ValueError(f"originals {a.shape} and reconstructions {b.shape} differ in shape")
     k = min(len(a), n or 10)
-    fig, axes = plt.subplots(2, k, figsize=(1.1 * k, 2.5), squeeze=False)
+    fig, axes = plt.subplots(2, k, figsize=(1.1 * k, 2.5), squeeze=False, layout="tight")
     for i in range(k):
         _imshow(axes[0, i], a[i])
         _imshow(axes[1, i], b[i])
@@ -160,7 +160,6 @@ def show_reconstructions(originals, reconstructions, n: int | None = None,
     axes[1, 0].set_title("reconstruction", fontsize=8, loc="left")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -193,7 +192,7 @@ def plot_latent_scatter(z, labels, class_names: Sequence[str] | None = None,
         xy, explained = pca_2d(z)
         xlabel = f"PC 1 ({100 * explained[0]:.0f}% of variance)"
         ylabel = f"PC 2 ({100 * explained[1]:.0f}% of variance)"
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = plt.subplots(figsize=(6.5, 5.5), layout="tight")
     classes = np.unique(labels)
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     for i, c in enumerate(classes):
@@ -205,7 +204,6 @@ def plot_latent_scatter(z, labels, class_names: Sequence[str] | None = None,
     ax.legend(markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_title(title or ("latent space" if z.shape[1] == 2
                            else f"latent space ({z.shape[1]}-D, PCA projection)"))
-    fig.tight_layout()
     return fig
 
 
@@ -232,13 +230,12 @@ def plot_latent_manifold(decode_fn: Callable[[np.ndarray], np.ndarray], n: int =
     grid = image_grid(images, nrow=n, pad=0)
     h, w = image_shape[:2]
     half = (span / (n - 1) if n > 1 else span)  # half a cell, so ticks sit on cell centres
-    fig, ax = plt.subplots(figsize=(7, 7))
+    fig, ax = plt.subplots(figsize=(7, 7), layout="tight")
     ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1,
               extent=(-span - half, span + half, -span - half, span + half))
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
     ax.set_title(title or f"decoded latent grid ({n}x{n}, {h}x{w} images)")
-    fig.tight_layout()
     return fig
 
 
@@ -247,14 +244,13 @@ def show_interpolation(images, title: str | None = None,
     """One row: the decoded images along a path from the first to the last."""
     x = to_display(images, value_range)
     k = len(x)
-    fig, axes = plt.subplots(1, k, figsize=(1.1 * k, 1.5), squeeze=False)
+    fig, axes = plt.subplots(1, k, figsize=(1.1 * k, 1.5), squeeze=False, layout="tight")
     for i, ax in enumerate(axes[0]):
         _imshow(ax, x[i])
     axes[0, 0].set_title("start", fontsize=8)
     axes[0, -1].set_title("end", fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -275,7 +271,7 @@ def plot_training_curves(history, title: str | None = None) -> Figure:
     if not train and not test:
         raise ValueError("plot_training_curves: the history has no train_loss or test_elbo")
     fig, (ax, ax_t) = plt.subplots(1, 2, figsize=(10, 3.5),
-                                   gridspec_kw={"width_ratios": [2, 1]})
+                                   gridspec_kw={"width_ratios": [2, 1]}, layout="tight")
     if train:
         ax.plot(range(1, len(train) + 1), train, "o-", label="train loss")
     if test:
@@ -293,5 +289,4 @@ def plot_training_curves(history, title: str | None = None) -> Figure:
     else:
         ax_t.set_axis_off()
     fig.suptitle(title or "training")
-    fig.tight_layout()
     return fig

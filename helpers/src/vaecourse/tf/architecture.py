@@ -141,7 +141,7 @@ def plot_architecture(encoder: keras.Model, decoder: keras.Model,
     enc, dec = layer_table(encoder, "Input x"), layer_table(decoder, "Input z")
     step = 1.0
     n = max(len(enc), len(dec))
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.2))
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.2), layout="tight")
     _, enc_bottom = _column(ax, enc, 0.0, 0.0, step, "#dbe9f6", "encoder q(z|x)")
     dec_top, _ = _column(ax, dec, 1.4, 0.0, step, "#fde2cf", "decoder p(x|z)")
     ax.annotate("", xy=(1.4 - 0.47, dec_top), xytext=(0.47, enc_bottom),
@@ -155,7 +155,6 @@ def plot_architecture(encoder: keras.Model, decoder: keras.Model,
     ax.set_axis_off()
     if title:
         ax.set_title(title)
-    fig.tight_layout()
     return fig
 
 

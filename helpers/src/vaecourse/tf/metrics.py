@@ -323,7 +323,8 @@ def plot_kl_per_dimension(per_dim: Mapping[str, np.ndarray], title: str | None =
 
     if not per_dim:
         raise ValueError("plot_kl_per_dimension: nothing to plot")
-    fig, axes = plt.subplots(1, len(per_dim), figsize=(4.2 * len(per_dim), 3), squeeze=False)
+    fig, axes = plt.subplots(1, len(per_dim), figsize=(4.2 * len(per_dim), 3), squeeze=False,
+                             layout="tight")
     for ax, (name, kl) in zip(axes[0], per_dim.items(), strict=True):
         kl = np.sort(np.asarray(kl, dtype=np.float64))[::-1]
         ax.bar(np.arange(len(kl)), kl, color="tab:blue")
@@ -332,5 +333,4 @@ def plot_kl_per_dimension(per_dim: Mapping[str, np.ndarray], title: str | None =
         ax.set_ylabel("KL per dimension (nats)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig

@@ -74,9 +74,8 @@ def show_rows(rows: dict[str, torch.Tensor], scale: float = 1.0):
 
     fig, axes = plt.subplots(len(rows), 1, squeeze=False,
                              figsize=(scale * 1.1 * max(len(v) for v in rows.values()),
-                                      scale * 1.3 * len(rows)))
+                                      scale * 1.3 * len(rows)), layout="tight")
     for ax, (label, images) in zip(axes[:, 0], rows.items(), strict=True):
         show_images(images, nrow=len(images), ax=ax)
         ax.set_title(label, loc="left", fontsize=10)
-    fig.tight_layout()
     return fig
