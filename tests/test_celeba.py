@@ -243,6 +243,42 @@ def test_the_archive_is_read_in_place(isolated: Path) -> None:
     assert not cache.exists() or not any(cache.iterdir()), "nothing is extracted or written"
 
 
+@pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT, tarfile.PAX_FORMAT])
+def test_the_archive_index_matches_tarfile_whatever_the_headers(tmp_path: Path, fmt: int) -> None:
+    """Plain headers are read directly; long names, pax headers and links go through tarfile:
+    either way the same names, offsets and sizes as tarfile's."""
+    from vaecourse.celeba.archive import ArchiveIndex, _scan_plain_headers
+
+    names = ["img/000001.jpg", "img/" + "d" * 120 + "/000002.jpg", "img/000003.jpg", "img/empty.jpg"]
+    path = tmp_path / "a.tar"
+    with tarfile.open(path, "w", format=fmt) as tar:
+        folder = tarfile.TarInfo("img")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for i, name in enumerate(names):
+            payload = bytes([i]) * (700 * i)
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    with tarfile.open(path) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+    index = ArchiveIndex.build(path)
+    assert list(index.names) == [m.name for m in members] == names
+    assert list(index.offsets) == [m.offset_data for m in members] and list(index.sizes) == [m.size for m in members]
+    assert index.read(names[2]) == bytes([2]) * 1400
+    # a name over 100 characters needs a GNU long-name or pax header, or the ustar prefix
+    assert (_scan_plain_headers(path) is None) == (fmt != tarfile.USTAR_FORMAT)
+    short = tmp_path / "short.tar"
+    with tarfile.open(short, "w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("a.jpg")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+        link = tarfile.TarInfo("b.jpg")
+        link.type, link.linkname = tarfile.SYMTYPE, "a.jpg"
+        tar.addfile(link)
+    assert _scan_plain_headers(short) is None and list(ArchiveIndex.build(short).names) == ["a.jpg"]
+
+
 def test_a_compressed_archive_is_refused(isolated: Path) -> None:
     archive = _tiny_archive(isolated)
     with tarfile.open(archive) as tar, tarfile.open(isolated / "data" / celeba.SUBSET_ARCHIVE, "w:gz") as gz:

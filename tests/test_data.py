@@ -42,10 +42,31 @@ def test_missing_folder_names_the_variable(tmp_path, monkeypatch):
         data.load_mnist()
 
 
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_subsets_read_only_the_rows_they_need_and_equal_the_head_of_the_whole(tmp_path, monkeypatch, save):
+    arrays = _write_mnist(tmp_path, n_train=30, n_test=12)
+    save(tmp_path / "mnist.npz", **arrays)
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
+    for max_train, max_test in [(None, None), (5, 3), (0, 12), (100, 1), (-2, None)]:
+        (x, y), (xt, yt) = data.load_mnist(max_train=max_train, max_test=max_test)
+        for got, key, limit in [(x, "x_train", max_train), (y, "y_train", max_train),
+                                (xt, "x_test", max_test), (yt, "y_test", max_test)]:  # fmt: skip
+            expected = arrays[key] if limit is None else arrays[key][:limit]
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            np.testing.assert_array_equal(got, expected)
+            assert got.flags.writeable
+    truncated = {**arrays, "x_train": np.asfortranarray(arrays["x_train"][:4].transpose(0, 2, 1))}
+    save(tmp_path / "mnist.npz", **truncated)  # Fortran order: read whole, then cut
+    np.testing.assert_array_equal(data.load_mnist(max_train=2)[0][0], truncated["x_train"][:2])
+
+
 def test_npz_without_the_arrays(tmp_path, monkeypatch):
     np.savez(tmp_path / "mnist.npz", x_train=np.zeros((2, 28, 28), np.uint8))
     monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
     with pytest.raises(data.DataNotFoundError, match="y_test"):
+        data.load_mnist()
+    (tmp_path / "mnist.npz").write_bytes(b"<html>a download error page</html>")
+    with pytest.raises(data.DataNotFoundError, match="not an .npz archive"):
         data.load_mnist()
 
 

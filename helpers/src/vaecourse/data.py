@@ -17,8 +17,10 @@ The arrays come back exactly as Keras returns them: ``uint8`` images
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,7 +61,11 @@ def _expected_files_message(source: _Source) -> str:
     )
 
 
-def _from_npz(source: _Source) -> tuple[Split, Split]:
+def _from_npz(source: _Source, max_train: int | None = None,
+              max_test: int | None = None) -> tuple[Split, Split]:
+    """The four arrays of ``source``'s file in ``VAECOURSE_DATA``; with ``max_train`` /
+    ``max_test``, only their first rows are read and decompressed where the file allows (1,000
+    of MNIST's 60,000 training images: 0.02 CPU-s instead of 0.3); :func:`_load` cuts."""
     folder = config.data_dir()
     assert folder is not None
     path = folder / source.filename
@@ -67,11 +73,40 @@ def _from_npz(source: _Source) -> tuple[Split, Split]:
         raise DataNotFoundError(
             f"{source.name}: {path} does not exist. " + _expected_files_message(source)
         )
-    with np.load(path) as f:
-        missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise DataNotFoundError(
+            f"{source.name}: {path} is not an .npz archive ({error}). " + _expected_files_message(source)
+        ) from error
+    with archive:
+        names = {n.removesuffix(".npy") for n in archive.namelist()}
+        missing = {"x_train", "y_train", "x_test", "y_test"} - names
         if missing:
             raise DataNotFoundError(f"{path} lacks the arrays {sorted(missing)}.")
-        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+        return ((_read_rows(archive, "x_train", max_train), _read_rows(archive, "y_train", max_train)),
+                (_read_rows(archive, "x_test", max_test), _read_rows(archive, "y_test", max_test)))
+
+
+def _read_rows(archive: zipfile.ZipFile, name: str, limit: int | None) -> np.ndarray:
+    """The array ``name`` of an ``.npz`` archive, read no further into its (compressed) member
+    than its first ``limit`` rows need; the whole array when None, negative, or not stored
+    row by row (the caller cuts it then)."""
+    with archive.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(f)
+        if limit is None or limit < 0 or fortran_order or dtype.hasobject or not shape:
+            f.seek(0)
+            return np.lib.format.read_array(f)  # the caller cuts (_head)
+        rows = min(limit, shape[0])
+        count = rows * math.prod(shape[1:])
+        buffer = bytearray(count * dtype.itemsize)
+        if f.readinto(buffer) != len(buffer):
+            raise DataNotFoundError(f"{archive.filename}: {name} is shorter than its header says.")
+        return np.frombuffer(buffer, dtype=dtype, count=count).reshape((rows, *shape[1:]))
 
 
 def _from_keras(source: _Source) -> tuple[Split, Split]:
@@ -140,9 +175,10 @@ def _load(
     source: _Source, max_train: int | None, max_test: int | None
 ) -> tuple[Split, Split]:
     if config.data_dir() is not None:
-        train, test = _from_npz(source)
         if config.pad_to_full():
-            train, test = _pad_to_full(source, train, test)
+            train, test = _pad_to_full(source, *_from_npz(source))
+        else:
+            train, test = _from_npz(source, max_train, max_test)
     else:
         try:
             train, test = _from_keras(source)
