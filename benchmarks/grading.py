@@ -54,26 +54,23 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system + sum(map(_tree_cpu, _child_pids()))
 
 
+def _stat_fields(pid: int | str) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the name (state, ppid, ...); [] if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def _child_pids() -> list[int]:
-    me, pids = os.getpid(), []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me:
-            pids.append(int(stat.parent.name))
-    return pids
+    me = str(os.getpid())
+    return [int(p.name) for p in Path("/proc").glob("[0-9]*") if _stat_fields(p.name)[1:2] == [me]]
 
 
 def _tree_cpu(pid: int) -> float:
     """A live process's CPU seconds and those of its reaped children."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
     # after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(v) for v in _stat_fields(pid)[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def stock_autograde(work: Course, pairs: list[tuple[str, str]]) -> list[GradeResult]:

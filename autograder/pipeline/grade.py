@@ -37,8 +37,8 @@ INFRA_RETRIES = 2
 WORKER_TASKS = 100
 #: what every grading worker imports (nbgrader, nbconvert, jupyter_client, and IPython for the
 #: kernel spec), imported once by the forkserver the workers are forked from
-WORKER_PRELOAD = ("autograder.pipeline.grade", "autograder.pipeline.settings", "nbgrader.apps",
-                  "nbgrader.converters.autograde", "ipykernel.kernelspec")  # fmt: skip
+WORKER_PRELOAD = ("autograder.pipeline.grade", "nbgrader.apps", "nbgrader.converters.autograde",
+                  "ipykernel.kernelspec")  # fmt: skip
 
 
 @dataclass
