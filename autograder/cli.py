@@ -214,6 +214,18 @@ def cmd_student_helpers(args: argparse.Namespace, course: Course) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, course: Course) -> int:
+    from .proofs.audit import audit
+
+    _require_data(args, course)
+    bad = 0
+    for assignment in args.assignments or course.assignments():
+        report = audit(course, assignment, only=args.only or None)
+        print(report.format(), flush=True)
+        bad += not report.ok
+    return 1 if bad else 0
+
+
 def cmd_publish(args: argparse.Namespace, course: Course) -> int:
     from datetime import datetime
 
@@ -227,8 +239,14 @@ def cmd_publish(args: argparse.Namespace, course: Course) -> int:
     except (FileExistsError, ValueError) as err:
         raise SystemExit(str(err)) from None
     print(f"published vaecourse {done.version} for tag {done.ref} into {done.out}: "
-          f"{len(done.notebooks)} notebooks, helpers/ with {len(done.stripped)} fill-ins stripped"
+          f"{len(done.notebooks)} notebooks, helpers/ with {len(done.stripped)} fill-ins and answers stripped"
           + (f" (past due, kept: {', '.join(done.kept)})" if done.kept else ""))  # fmt: skip
+    if done.waiting:
+        from .pipeline.student_build import release_date
+
+        for a in done.waiting:
+            print(f"not yet published: {a} (it builds on answers published after {release_date(course, a)}; "
+                  "publish again then)")
     print(f"next: push {done.out} to {course.config.repository} and tag it {done.ref}")
     return 0
 
@@ -336,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="append", default=[], help="fill-in name to keep (already graded)")
     p.set_defaults(func=cmd_student_helpers)
 
+    p = sub.add_parser("audit", help="try everything students are given as the answer of every graded "
+                       "code cell; exit 1 when something passes a cell's tests")  # fmt: skip
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--only", action="append", default=[], help="audit only this fill-in (grade id)")
+    p.set_defaults(func=cmd_audit)
+
     p = sub.add_parser("publish", help="the student distribution: releases, student build of helpers/, README")
     p.add_argument("out", type=Path, help="output folder (empty, or a clone of the public repository)")
     p.add_argument("--force", action="store_true", help="replace what OUT holds (its .git is kept)")
@@ -347,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", help="fetch every file as MIRROR/<file name> instead of from its publisher")
     p.set_defaults(func=cmd_data)
 
-    for name in ("samples", "autograde", "all", "demo"):
+    for name in ("samples", "autograde", "all", "demo", "audit"):
         sub.choices[name].add_argument(
             "--allow-synthetic-data", action="store_true",
             help="grade without VAECOURSE_DATA on small synthetic data (tests only)")

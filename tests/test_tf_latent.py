@@ -1,6 +1,6 @@
 """vaecourse.tf.latent: encodings, latent plots, tables, walks and generated images, by behaviour.
 
-A LinearVAE (vaecourse.tf.fakes) has a linear encoder and a linear decoder with known
+A LinearVAE (vaecourse.testkit.fakes) has a linear encoder and a linear decoder with known
 weights and fixed noise, so every expected value is computed here with NumPy.
 """
 
@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from vaecourse import plots
-from vaecourse.tf import fakes, latent, models
+from vaecourse.testkit import fakes
+from vaecourse.tf import latent, models
 from vaecourse.tf.sampling import reparameterize
 
 

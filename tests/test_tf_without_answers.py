@@ -1,16 +1,19 @@
-"""The TensorFlow core works without the answers (issue 11, item 4).
+"""The package works without the answers (issue 11, item 4; issue 22).
 
-Students install a build of ``vaecourse`` whose fill-in bodies (between ``# BEGIN FILL-IN``
-and ``# END FILL-IN``) are replaced by ``raise NotImplementedError``. So no package code
-outside a fill-in body may call a fill-in: where the package needs such a computation it
-takes the function as an argument (``fit(loss_fn=, step_fn=)``, ``CVAE(decoder=,
-reparameterize=)``). Two checks:
+Students install a build of ``vaecourse`` whose fill-in and answer bodies (between
+``# BEGIN FILL-IN`` / ``# BEGIN ANSWER`` and the matching ``# END``) are replaced by
+``raise NotImplementedError``. So no package code outside such a body may call one: where the
+package needs such a computation it takes the function as an argument (``fit(loss_fn=,
+step_fn=)``, ``CVAE(decoder=, reparameterize=)``). And a block may call another block only if
+that one is stripped no longer than itself (its assignments are among the caller's): the
+answers revealed after a due date must run. Three checks:
 
-* a static one: in every module of the package, no name that refers to a fill-in function
-  (or to a class with a fill-in method) is used outside a fill-in body (a function parameter
+* a static one: in every module of the package, no name that refers to a function holding a
+  block (or to a class with such a method) is used outside a block (a function parameter
   of the same name is the caller's function), except on the few lines marked
   ``# TRANSITION`` (defaults kept until the notebooks after MNIST pass the functions
   explicitly; the list below may only shrink) and the lines in ``ALLOWED``;
+* a static one over the blocks: what a block calls is stripped at most as long as the block;
 * a dynamic one: the student build of the package, run in a fresh interpreter, trains and
   explores a model with functions written here (as a notebook passes its student's own).
 """
@@ -44,8 +47,8 @@ ALLOWED = {
     ("tf/mmd.py", '_KERNELS: dict[str, Callable] = {"rbf": gaussian_kernel, "gaussian": gaussian_kernel,'),
 }
 
-_BEGIN = re.compile(r"^\s*# BEGIN FILL-IN (\S+)\s*$")
-_END = re.compile(r"^\s*# END FILL-IN (\S+)\s*$")
+_BEGIN = re.compile(r"^\s*# BEGIN (?:FILL-IN|ANSWER) (\S+)(?:[ \t]+\S+)*\s*$")
+_END = re.compile(r"^\s*# END (?:FILL-IN|ANSWER) (\S+)\s*$")
 
 
 def _module_name(path: Path) -> str:
@@ -88,8 +91,10 @@ def _resolve(level: int, name: str | None, package: str) -> str:
     return ".".join(base + ([name] if name else []))
 
 
-def violations(path: Path, tracked: dict[str, set[str]]) -> list[str]:
-    """Uses of fill-ins outside fill-in bodies in one module, as 'file:line name'."""
+def uses(path: Path, tracked: dict[str, set[str]]) -> list[tuple[int, str, str, int | None]]:
+    """Every use of a function holding a block in one module: (line, module, name, the line
+    of the ``# BEGIN`` of the block the use is in, or None outside every block). Uses through
+    a parameter of the same name (the caller's function) and on transitional lines are left out."""
     text = path.read_text()
     ranges = _fill_in_ranges(text)
     module = _module_name(path)
@@ -121,18 +126,28 @@ def violations(path: Path, tracked: dict[str, set[str]]) -> list[str]:
     found = []
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
-        if any(start <= line <= end for start, end in ranges) or line in transitional:
+        if line in transitional:
             continue
+        block = next((start for start, end in ranges if start <= line <= end), None)
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             if any(start <= line <= end and node.id in names for start, end, names in params):
                 continue
-            if node.id in local or node.id in aliases:
-                found.append(f"{path.relative_to(ROOT)}:{line} {node.id}")
+            if node.id in local:
+                found.append((line, module, node.id, block))
+            elif node.id in aliases:
+                source, _, name = aliases[node.id].rpartition(".")
+                found.append((line, source, name, block))
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             target = modules.get(node.value.id)
             if target and node.attr in tracked.get(target, set()):
-                found.append(f"{path.relative_to(ROOT)}:{line} {node.value.id}.{node.attr}")
+                found.append((line, target, node.attr, block))
     return found
+
+
+def violations(path: Path, tracked: dict[str, set[str]]) -> list[str]:
+    """Uses of block functions outside every block in one module, as 'file:line name'."""
+    return [f"{path.relative_to(ROOT)}:{line} {name}" for line, _, name, block in uses(path, tracked)
+            if block is None]
 
 
 def _violations_of(source: str, tracked) -> list[str]:
@@ -151,7 +166,7 @@ def test_the_static_check_finds_a_call_outside_a_fill_in(tmp_path):
     assert {"train_step"} <= tracked["vaecourse.tf.training"]
     found = _violations_of("from .sampling import reparameterize\nfrom . import losses\n\n\n"
                            "def f(m, lv, loss_fn=losses.compute_loss):\n    return reparameterize(m, lv)\n", tracked)
-    assert sorted(f.split()[-1] for f in found) == ["losses.compute_loss", "reparameterize"]
+    assert sorted(f.split()[-1] for f in found) == ["compute_loss", "reparameterize"]
     found = _violations_of("from .sampling import reparameterize\n\n\ndef g(m, reparameterize=None):\n"
                            "    return reparameterize(m, m)\n\n\ndef h(m, train_step=reparameterize):\n    return m\n",
                            tracked)
@@ -163,6 +178,34 @@ def test_the_transitional_fallbacks_are_only_the_known_ones():
               for line in (PACKAGE / relative).read_text().splitlines()
               if "# TRANSITION" in line and not line.strip().startswith(("#", "``"))}
     assert marked <= TRANSITIONAL, f"new transitional lines: {sorted(marked - TRANSITIONAL)}"
+
+
+def test_a_block_calls_only_blocks_revealed_no_later_than_itself():
+    """A block (fill-in or answer) that uses another block: the callee's assignments are among
+    the caller's, so that whenever the caller is in a build, the callee is too (the MNIST
+    notebook's ``kl_reconstruction_loss``, revealed after its due date, may not call the
+    package's KL, which answers the theory notebook and stays hidden until its due date)."""
+    from autograder.course import Course
+    from autograder.pipeline.student_build import BEGIN, block_assignments, block_holders
+
+    course = Course.default()
+    owners = block_assignments(course)
+    holders = block_holders(course)
+    tracked, found, checked = fill_in_names(), [], 0
+    for relative in CHECKED:
+        path = PACKAGE / relative
+        lines = path.read_text().splitlines()
+        for line, module, name, block in uses(path, tracked):
+            if block is None:
+                continue
+            caller = BEGIN.match(lines[block - 1])["name"]
+            callee = holders[(module, name)]
+            checked += 1
+            if not callee <= owners[caller]:
+                found.append(f"{relative}:{line} block {caller} ({sorted(owners[caller])}) uses {module}.{name} "
+                             f"({sorted(callee)})")
+    assert checked >= 3, "the check should see the blocks that call each other"
+    assert not found, "a block uses a block that stays hidden longer:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("relative", CHECKED)
@@ -200,8 +243,8 @@ SCRIPT = textwrap.dedent('''
     def loss(model, x):
         mean, logvar = model.encode(x)
         logits = model.decode(model.reparameterize(mean, logvar))
-        return tf.reduce_mean(-losses.reconstruction_log_likelihood(x, logits)
-                              + losses.kl_to_standard_normal(mean, logvar))
+        kl = -0.5 * tf.reduce_sum(1.0 + logvar - tf.square(mean) - tf.exp(logvar), axis=-1)
+        return tf.reduce_mean(-losses.reconstruction_log_likelihood(x, logits) + kl)
 
     def step(model, x, optimizer, loss_fn):
         with tf.GradientTape() as tape:

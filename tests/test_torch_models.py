@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from vaecourse.testkit import numpy_layers as nl
 from vaecourse.torch import models
-from vaecourse.torch import numpy_layers as nl
 
 
 def _float64(t: torch.Tensor) -> np.ndarray:

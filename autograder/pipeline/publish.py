@@ -7,13 +7,20 @@ writes exactly that tree::
 
     OUT/README.md                  for students: the assignments, due dates, Colab links, how to run
     OUT/notebooks/<a>/<a>.ipynb    the releases (nbgrader generate_assignment, fresh from solutions/)
-    OUT/helpers/                   the student build of vaecourse: the fill-ins of assignments not
-                                   yet past their due date (course.toml) stripped
+                                   of the assignments whose prerequisites are past due
+    OUT/helpers/                   the student build of vaecourse: the fill-ins and answers of
+                                   assignments not yet past their due date (course.toml) stripped,
+                                   no grader-only test kit
 
-and nothing else. It is versioned: the package's version and the tag (``ref``) the setup cells
-install from are in the README; push the tree to the public repository and tag it with that
-ref, so a term's students all install the same code. Publishing again after a due date (with
-a new ``ref``) restores the fill-ins whose answers are then out.
+and nothing else. A notebook that builds on an earlier assignment's answers from the package (its
+given code or reference calls a function holding one of that assignment's blocks:
+:func:`~autograder.pipeline.student_build.prerequisites`) is published once that assignment is
+past due, so that every published notebook runs on the build published with it and no notebook
+needs an answer still hidden. It is versioned: the package's version and the tag (``ref``) the
+setup cells install from are in the README; push the tree to the public repository and tag it
+with that ref, so a term's students all install the same code. Publishing again after a due date
+(with a new ``ref``) restores the blocks whose answers are then out and adds the notebooks that
+waited for them.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from pathlib import Path
 from ..course import Course
 from .release import generate
 from .setup_cell import badge_url, package_version
-from .student_build import build_for, fill_in_owners, past_due
+from .student_build import build_at, past_due, published_at, release_date
 
 #: what may already be in OUT (a clone of the public repository): kept as is
 KEPT = (".git",)
@@ -40,8 +47,9 @@ class Published:
     version: str
     ref: str
     notebooks: list[Path]
-    stripped: list[str]  # fill-ins replaced by NotImplementedError
+    stripped: list[str]  # fill-ins and answers replaced by NotImplementedError
     kept: list[str]  # assignments past their due date (their fill-ins are in the build)
+    waiting: list[str]  # assignments whose notebooks wait for a prerequisite's due date
 
 
 def publish(course: Course, out: Path, *, when: datetime | None = None, force: bool = False) -> Published:
@@ -70,27 +78,32 @@ def publish(course: Course, out: Path, *, when: datetime | None = None, force: b
     out.mkdir(parents=True, exist_ok=True)
     when = when or datetime.now(UTC)
     done = past_due(course, when)
-    owners = fill_in_owners(course)
-    strip = {name for name, owner in owners.items() if owner not in done}
-    _, stripped = build_for(course, out / "helpers", strip)
+    _, stripped = build_at(course, out / "helpers", when)
     # the build's package metadata is for grading kernels; an install makes its own
     for info in (out / "helpers" / "src").glob("*.dist-info"):
         shutil.rmtree(info)
-    assignments = course.assignments()
-    notebooks = [generate(course, a, out / "notebooks") for a in assignments]
+    ready = published_at(course, when)
+    notebooks = [generate(course, a, out / "notebooks") for a in ready]
+    waiting = [a for a in course.assignments() if a not in ready]
     version = package_version(course.root / "helpers")
-    (out / "README.md").write_text(student_readme(course, version, done), encoding="utf-8")
-    return Published(out, version, course.config.ref, notebooks, sorted(stripped), done)
+    (out / "README.md").write_text(student_readme(course, version, done, waiting), encoding="utf-8")
+    return Published(out, version, course.config.ref, notebooks, sorted(stripped), done, waiting)
 
 
-def student_readme(course: Course, version: str, done: list[str]) -> str:
+def student_readme(course: Course, version: str, done: list[str], waiting: list[str] | None = None) -> str:
     """The README of the published tree, for students."""
+    waiting = waiting or []
     cfg = course.config
     title = f"{cfg.title} ({cfg.term})" if cfg.term else cfg.title
     rows = []
     for a in course.assignments():
         due = cfg.due.get(a)
         when = due.strftime("%Y-%m-%d %H:%M %z") if due else "see the course site"
+        if a in waiting:
+            opens = release_date(course, a)
+            since = opens.strftime("%Y-%m-%d %H:%M %z") if opens else "later"
+            rows.append(f"| `{a}` | {when} | published after {since} | (not yet) |")
+            continue
         rows.append(f"| `{a}` | {when} | [Open in Colab]({badge_url(cfg, a)}) | "
                     f"[notebook](notebooks/{a}/{a}.ipynb) |")  # fmt: skip
     lines = [
@@ -124,4 +137,7 @@ def student_readme(course: Course, version: str, done: list[str]) -> str:
     if done:
         lines += [f"Assignments already past their due date (their answers are in the package): "
                   f"{', '.join(done)}.", ""]  # fmt: skip
+    if waiting:
+        lines += ["Some assignments build on the package's answers to earlier ones: their notebooks are",
+                  "published here once those are past due (the table says when).", ""]  # fmt: skip
     return "\n".join(lines)

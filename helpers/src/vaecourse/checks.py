@@ -26,11 +26,20 @@ its end (a sentinel) and flags such code for a human (see ``autograder/README.md
 from __future__ import annotations
 
 import builtins as _builtins_module
+import contextlib as _contextlib
 import math as _math
 import sys as _sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 
 import numpy as _np
+
+#: printed by every notebook's setup cell: what the visible checks are, and what more grading runs
+GRADING_NOTE = (
+    "The check under each exercise tests the basics only, so that you can see it works. When the "
+    "notebook is graded, hidden tests also run it on other inputs, shapes and random seeds, with the "
+    "default arguments, and compare it with an independent computation; a passed check is not yet "
+    "full marks. Run the last cell before you hand in: it checks that every cell ran."
+)
 
 # ---- private references, taken before any student code runs -----------------------------
 _isinstance = isinstance
@@ -60,7 +69,7 @@ _errstate = _np.errstate
 
 _PUBLIC = (
     "assert_untampered", "refresh_snapshot", "to_numpy", "assert_shape", "assert_close",
-    "assert_equal", "assert_in", "assert_all", "choice_letters", "rng",
+    "assert_equal", "assert_in", "assert_all", "choice_letters", "rng", "stand_ins",
 )  # fmt: skip
 _BUILTIN_DUNDERS = ("__import__", "__build_class__")
 # swapped by IPython/ipykernel for every cell (stdin forwarding, exit handling): not tampering
@@ -308,8 +317,31 @@ def rng(seed: int | None = None) -> _np.random.Generator:
     return _np.random.default_rng(seed)
 
 
+_MISSING_NAME = object()
+
+
+@_contextlib.contextmanager
+def stand_ins(namespace: MutableMapping[str, object], **objects: object) -> Iterator[None]:
+    """Temporarily bind ``objects`` by name in ``namespace`` (e.g. a notebook's ``globals()``).
+
+    A test of one fill-in puts its own versions of the others in their place, so that it
+    does not depend on them being right. Names that did not exist are removed again
+    afterwards; the others get back their values, even when the body raises.
+    """
+    saved = {name: namespace.get(name, _MISSING_NAME) for name in objects}
+    namespace.update(objects)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING_NAME:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
 # watch builtins, NumPy, math and this module's own functions from the first import on
 _watch_module(_builtins_module, "builtins")
 _watch_frameworks()
 _watch_module(_sys.modules[__name__], __name__, _PUBLIC)
 _ = _math  # imported so that ``math`` is watched even when a notebook never imports it
+

@@ -1,14 +1,9 @@
 """Gaussians in NumPy: the KL divergence and the small experiments of the theory notebook.
 
-The closed form that the ``kl_theory`` notebook derives, for univariate Gaussians
-P = N(mu1, sigma1^2) and Q = N(mu2, sigma2^2)::
-
-    KL(P || Q) = log(sigma2 / sigma1) + (sigma1^2 + (mu1 - mu2)^2) / (2 sigma2^2) - 1/2
-
-and its two forms that a VAE uses: with log-variances instead of standard deviations,
-and against the prior N(0, 1), summed over the dimensions of a diagonal Gaussian::
-
-    KL(N(mu, diag(sigma^2)) || N(0, I)) = -1/2 * sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)
+The divergence of one univariate Gaussian from another, in the two forms a VAE uses (with
+standard deviations, with log-variances) and against the prior N(0, I) summed over the
+dimensions of a diagonal Gaussian, are what the ``kl_theory`` notebook derives and students
+write (fill-ins: the closed form is theirs to find, so it is not spelled out here).
 
 The rest serves the notebook's experiments: two unbiased estimators of the gradient
 d/dtheta E_{z ~ N(mu, sigma^2)}[f(z)] (the score-function/REINFORCE estimator and the
@@ -84,7 +79,8 @@ def kl_to_standard_normal(mu: ArrayLike, logvar: ArrayLike) -> np.ndarray:
             log-variances.
 
     Returns:
-        Shape ``(batch,)``: ``-1/2 * sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j))``.
+        Shape ``(batch,)``: the divergence of each example's diagonal Gaussian from the
+        prior, summed over the dimensions.
     """
     # BEGIN FILL-IN kl_to_standard_normal
     mu, logvar = np.asarray(mu, dtype=float), np.asarray(logvar, dtype=float)
@@ -100,9 +96,8 @@ def kl_per_dimension(mu: ArrayLike, logvar: ArrayLike, kl_fn: KLFn) -> np.ndarra
         kl_fn: the elementwise divergence ``kl_fn(mu1, logvar1, mu2, logvar2)`` of
             N(mu1, exp(logvar1)) from N(mu2, exp(logvar2)), called here with the prior
             ``(0, 0)``. The ``kl_theory`` notebook passes the student's own
-            ``kl_gaussians_logvar``; TensorFlow code can pass
-            :func:`vaecourse.tf.losses.kl_gaussians`. (No default: the package's
-            reference implementation is a fill-in that students write.)
+            ``kl_gaussians_logvar``. (No default: the package's reference implementation
+            is a fill-in that students write.)
 
     Returns:
         Shape ``(dim,)``, float64; it sums to the batch mean of the KL term of the ELBO.

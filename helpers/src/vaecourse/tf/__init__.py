@@ -11,10 +11,11 @@ Modules, each small and named for what it holds:
 ``architecture``  layer tables, flow charts, parameters and multiply-adds per layer
 ``metrics``       evaluation of a trained VAE (bits per dimension, active units, ...)
 ``mmd``           kernels and the maximum mean discrepancy (MMD-VAE)
-``fakes``         tiny deterministic stand-ins for the notebooks' tests
 
 Functions that students write are marked ``# BEGIN FILL-IN`` / ``# END FILL-IN`` in these
-modules; no other code of the package calls them (they are stripped in the student build).
+modules, helpers that would answer a graded cell ``# BEGIN ANSWER`` / ``# END ANSWER``; no
+other code of the package calls them (they are stripped in the student build). The hidden
+tests' stand-ins are in :mod:`vaecourse.testkit` (grading only).
 Where the package needs such a computation, it takes the function as an argument.
 
 Importing this package imports TensorFlow (quietly) and nothing else heavy.

@@ -3,7 +3,7 @@
 These are the MNIST assignment's fill-ins from part 4 on (the solution notebook shows the
 code between the ``# BEGIN FILL-IN`` / ``# END FILL-IN`` lines). They need only the VAE
 interface of TensorFlow's CVAE tutorial, so they work for every model in
-:mod:`vaecourse.tf.models` (and for the stand-ins of :mod:`vaecourse.tf.fakes`):
+:mod:`vaecourse.tf.models` (and for the hidden tests' stand-ins, :mod:`vaecourse.testkit.fakes`):
 
 * ``encode(x) -> (mean, logvar)``, each (batch, latent_dim);
 * ``reparameterize(mean, logvar) -> z``;

@@ -28,14 +28,7 @@ import numpy as np
 from keras import ops
 from matplotlib.figure import Figure
 
-from ..gaussian import kl_per_dimension
-from .losses import (
-    Likelihood,
-    gaussian_log_likelihood,
-    kl_gaussians,
-    kl_to_standard_normal,
-    reconstruction_log_likelihood,
-)
+from .losses import Likelihood, gaussian_log_likelihood, reconstruction_log_likelihood
 
 
 def bits_per_dim(nll_nats, image_shape: Sequence[int], levels: int = 256):
@@ -81,7 +74,9 @@ def gaussian_likelihood(sigma: float) -> Callable:
     logvar = 2.0 * math.log(sigma)
 
     def log_likelihood(x, logits):
+        # BEGIN ANSWER mnist_vae/log_normal_pdf
         return gaussian_log_likelihood(x, ops.sigmoid(logits), logvar)
+        # END ANSWER mnist_vae/log_normal_pdf
 
     log_likelihood.__name__ = f"gaussian_sigma_{sigma:g}"
     return log_likelihood
@@ -212,20 +207,22 @@ def evaluate_vae(
         raise ValueError(f"images must be (N >= 2, H, W, C), got shape {images.shape}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    log_px_z, kl, sq_err, means, logvars, codes = [], [], [], [], [], []
+    # BEGIN ANSWER mnist_vae/get_allClass_encodings mnist_vae/kl_reconstruction_loss
+    log_px_z, sq_err, means, logvars, codes = [], [], [], [], []
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size]
         mean, logvar = model.encode(x)
         z = model.reparameterize(mean, logvar)
         log_px_z.append(np.asarray(reconstruction_log_likelihood(x, model.decode(z), likelihood), np.float64))
-        kl.append(np.asarray(kl_to_standard_normal(mean, logvar), np.float64))
         recon = np.asarray(model.decode(mean, apply_sigmoid=True), np.float64)
         sq_err.append(((recon - x) ** 2).reshape(len(x), -1).mean(axis=1))
-        means.append(np.asarray(mean, np.float32))
-        logvars.append(np.asarray(logvar, np.float32))
+        means.append(np.asarray(mean, np.float64))
+        logvars.append(np.asarray(logvar, np.float64))
         codes.append(np.asarray(z, np.float32))
-    log_px_z_all, kl_all = np.concatenate(log_px_z), np.concatenate(kl)
     mean_all, logvar_all, z_all = np.concatenate(means), np.concatenate(logvars), np.concatenate(codes)
+    kl_dims = 0.5 * (np.exp(logvar_all) + mean_all**2 - 1.0 - logvar_all)  # KL to N(0, 1), per dimension
+    log_px_z_all, kl_all = np.concatenate(log_px_z), kl_dims.sum(axis=1)
+    # END ANSWER mnist_vae/get_allClass_encodings
     elbo = float((log_px_z_all - kl_all).mean())
     result: dict = {"ELBO": elbo}
     if bits_per_dim is not None:
@@ -239,8 +236,8 @@ def evaluate_vae(
             name=getattr(mmd, "__name__", "mmd"))
     if active_units is not None:
         result["active"] = _given(active_units, int, mean_all)
-    result["kl_per_dim"] = kl_per_dimension(mean_all, logvar_all, kl_gaussians)
-    result.update(mean=mean_all, logvar=logvar_all, z=z_all)
+    result["kl_per_dim"] = kl_dims.mean(axis=0)
+    result.update(mean=mean_all.astype(np.float32), logvar=logvar_all.astype(np.float32), z=z_all)
     return result
 
 

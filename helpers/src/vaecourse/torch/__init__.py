@@ -9,7 +9,6 @@ Modules, each small and named for what it holds:
 ``celeba``        the CelebA ``Dataset`` of tensors and its ``DataLoader``
 ``images``        ``make_grid`` for NCHW tensors, ``to_image`` (undoes the [-1, 1] scaling)
 ``latent``        encoding a dataset, interpolation and attribute directions
-``numpy_layers``  NumPy versions of the layers, for tests that must not trust PyTorch code
 ``original``      the original assignment's model and loop, re-created for the code review
 
 Everything about CelebA that needs no framework is in :mod:`vaecourse.celeba`.

@@ -1,4 +1,4 @@
-"""Tiny deterministic stand-ins for the grade cells' tests (Keras 3 / TensorFlow).
+"""Tiny deterministic stand-ins for the hidden tests (Keras 3 / TensorFlow); grading only.
 
 A grade cell must test one fill-in without depending on the others, nor on training.
 :class:`LinearVAE` has the VAE interface of TensorFlow's CVAE tutorial (``encode``,
@@ -8,19 +8,19 @@ expected value of a loss or of a latent walk with NumPy alone. :func:`stand_ins`
 temporarily puts stand-ins into a notebook's namespace, so that a student's ``compute_loss``
 is tested with a correct ``log_normal_pdf`` even if theirs is wrong. The stand-ins are the
 test's own code or the fake's NumPy twin, never the package's fill-ins: those are stripped
-in the student build of the package that grading may run against.
+in the student build of the package that grading may run against. This module is in the
+graders' builds only (:mod:`vaecourse.testkit`): its NumPy twin reparameterizes, which is an
+answer of the MNIST notebook. :func:`stand_ins` itself is :func:`vaecourse.checks.stand_ins`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, MutableMapping
 
 import numpy as np
 import tensorflow as tf
 
-_MISSING = object()
+from ..checks import stand_ins  # noqa: F401 (the hidden tests use it from here too)
 
 
 class LinearVAE:
@@ -130,22 +130,3 @@ def linear_vae_encodings(model: LinearVAE, images, batch_size: int = 256) -> np.
 def random_binary_images(rng: np.random.Generator, n: int, image_shape=(28, 28, 1)) -> np.ndarray:
     """``n`` random binary float32 images (about a fifth of the pixels on, like MNIST)."""
     return (rng.random((n, *image_shape)) < 0.2).astype(np.float32)
-
-
-@contextlib.contextmanager
-def stand_ins(namespace: MutableMapping[str, object], **objects: object) -> Iterator[None]:
-    """Temporarily bind ``objects`` by name in ``namespace`` (e.g. a notebook's ``globals()``).
-
-    Names that did not exist are removed again afterwards; the others get back their
-    values, even when the body raises.
-    """
-    saved = {name: namespace.get(name, _MISSING) for name in objects}
-    namespace.update(objects)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is _MISSING:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value

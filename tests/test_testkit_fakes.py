@@ -1,4 +1,4 @@
-"""vaecourse.tf.fakes: the grade cells' stand-in VAE agrees with its NumPy twin and the losses.
+"""vaecourse.testkit.fakes: the grade cells' stand-in VAE agrees with its NumPy twin and the losses.
 
 The notebooks' hidden tests compute expected losses with NumPy from a LinearVAE; these
 tests check that those NumPy formulas, the stand-in and the reference losses agree.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
-from vaecourse.tf import fakes, losses
+from vaecourse.testkit import fakes
+from vaecourse.tf import losses
 
 
 def _neg_elbo(fake: fakes.LinearVAE, x: np.ndarray, kl: str) -> float:
