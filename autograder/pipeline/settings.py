@@ -179,7 +179,9 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
     c.SandboxKernelManager.ipython_config = list(GRADING_IPYTHON_CONFIG)
     c.SandboxKernelManager.extra_reads = kernel_reads() + ([str(build)] if build else [])
     # feedback shows the student's outputs and the test messages, not the hidden test code
+    # (neither in the cells nor in tracebacks) nor the grading machine's paths
     c.GenerateFeedback.preprocessors = _feedback_preprocessors()
+    c.CleanTracebacks.roots = grader_roots(course)
     # graders' companion files (the student's own run, the rubrics) stay out of feedback
     c.CourseDirectory.ignore = [*_default_ignore(), *GRADER_FILES]
     c.LimitOutput.max_lines = 200
@@ -223,7 +225,17 @@ def _feedback_preprocessors() -> list[type]:
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-    return [RemoveGraderOnly, GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    from .tracebacks import CleanTracebacks
+
+    return [RemoveGraderOnly, GetGrades, ClearHiddenTests, CleanTracebacks, CSSHTMLHeaderPreprocessor]
+
+
+def grader_roots(course: Course) -> list[str]:
+    """Folders of the grading machine whose paths feedback must not show (cut to file names)."""
+    import tempfile
+
+    roots = {course.root, course.work, Path(tempfile.gettempdir()), Path.home(), Path(sys.prefix)}
+    return sorted(str(p.resolve()) for p in roots)
 
 
 def _default_ignore() -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..course import Course
 from ..pipeline.grade import CellScore, GradeResult, autograde, prepare_gradebook, scores
@@ -136,3 +137,63 @@ def format_run(run: SampleRun, verbose: bool = True) -> str:
         f"({run.seconds:.0f} s)"
     )
     return "\n".join(lines)
+
+
+def feedback_leaks(course: Course, files: list[Path], grading_roots: list[str]) -> list[str]:
+    """What feedback files show that they must not: a line of a hidden test of the course's
+    sources (a line of 12 characters or more that appears in no visible cell, anywhere in the file), the grader's
+    sentinel, or an absolute path under ``grading_roots`` (the course, its working folder, the
+    kernels' temporary folders). One entry per file and finding."""
+    import html as html_module
+    import re
+
+    import nbformat
+
+    from ..nb.cells import strip_markers
+
+    hidden: set[str] = set()
+    visible: set[str] = set()
+    for assignment in course.assignments():
+        for cell in nbformat.read(course.source_notebook(assignment), as_version=4).cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if re.match(r"\s*### BEGIN HIDDEN TESTS", line):
+                    inside = True
+                elif re.match(r"\s*### END HIDDEN TESTS", line):
+                    inside = False
+                elif inside:
+                    hidden.add(line.strip())
+            shown = set(strip_markers(cell.source).splitlines()) - set(_hidden_part(cell.source))
+            visible |= {line.strip() for line in shown}
+    secret = {line for line in hidden - visible if len(line) >= 12 and not line.startswith(("#", "print("))}
+    roots = sorted({r.rstrip("/") for r in grading_roots if r and r != "/"}, key=len, reverse=True)
+    leaks: list[str] = []
+    code = re.compile(r'<div class="highlight[^"]*">\s*<pre>.*?</pre>\s*</div>', re.S)  # the cells' sources
+    for path in files:
+        raw = Path(path).read_text(errors="replace")
+        text = html_module.unescape(re.sub(r"<[^>]+>", "", raw))
+        # paths: only in what the grading run printed, not in the student's own code
+        outputs = html_module.unescape(re.sub(r"<[^>]+>", "", code.sub("", raw)))
+        found = sorted(line for line in secret if line in text)
+        leaks += [f"{path}: hidden test line {line[:80]!r}" for line in found[:3]]
+        if "_vaecourse_ran_" in text:
+            leaks.append(f"{path}: the grader's sentinel")
+        for root in roots:
+            if root + "/" in outputs:
+                leaks.append(f"{path}: a path of the grading machine ({root}/...)")
+                break
+    return leaks
+
+
+def _hidden_part(source: str) -> list[str]:
+    import re
+
+    lines, inside = [], False
+    for line in source.splitlines():
+        if re.match(r"\s*### BEGIN HIDDEN TESTS", line):
+            inside = True
+        elif re.match(r"\s*### END HIDDEN TESTS", line):
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines

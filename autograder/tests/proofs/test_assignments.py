@@ -56,3 +56,15 @@ def test_damaged_and_adversarial_cases(demo) -> None:
 
 def test_no_notebook_failed_to_grade(demo) -> None:
     assert all(r.success for r in demo.run.results), [f"{r.student}/{r.assignment}: {r.error[-300:]}" for r in demo.run.results if not r.success]
+
+
+def test_no_feedback_shows_hidden_test_code_or_grader_paths(demo) -> None:
+    """Issue 22: every feedback file of the demo (each sample's failed hidden tests included)
+    keeps the tests' messages but shows no hidden test line, no sentinel, no grader path."""
+    from autograder.pipeline.settings import grader_roots
+    from autograder.proofs.verify import feedback_leaks
+
+    files = sorted(demo.work.feedback.rglob("*.html"))
+    assert len(files) >= len(ASSIGNMENTS) * 3
+    leaks = feedback_leaks(demo.work, files, grader_roots(demo.work))
+    assert not leaks, "\n".join(leaks[:20])

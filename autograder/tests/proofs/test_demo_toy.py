@@ -124,6 +124,21 @@ def test_feedback_has_no_hidden_tests(toy_demo) -> None:
     assert "HIDDEN" not in html and "_expected" not in html and "_lv" not in html  # hidden tests not
 
 
+def test_no_feedback_shows_hidden_test_code_or_grader_paths(toy_demo) -> None:
+    """Every feedback file of the demo (failed hidden tests' tracebacks included): no hidden test
+    line, no sentinel, no absolute path of the grading machine; the tests' messages stay."""
+    from autograder.pipeline.settings import grader_roots
+    from autograder.proofs.verify import feedback_leaks
+
+    files = sorted(toy_demo.work.feedback.rglob("*.html"))
+    assert len(files) >= 20
+    leaks = feedback_leaks(toy_demo.work, files, grader_roots(toy_demo.work))
+    assert not leaks, "\n".join(leaks[:20])
+    pack = (toy_demo.work.feedback / _student_id(toy_demo, "Pack2") / "toy_vae" / "toy_vae.html").read_text()
+    assert "KL differs from the expected value" in pack and "in the test cell" in pack  # message kept, code not
+    assert "vaecourse/checks.py" in pack  # the public package's frame, its path cut to the package
+
+
 def test_suspicious_code_is_flagged(toy_demo) -> None:
     flags = toy_demo.run.collect.flags["toy_vae"]
     for label, words in (("Monkeypatch", "monkeypatches"), ("CustomExc", "changes how cells run"),
