@@ -114,7 +114,7 @@ def write_feedback_packages(course: Course, assignments: list[str], folder: Path
 def format_packages(result: FeedbackPackages) -> str:
     """What the instructor reads after ``export --feedback-zip``."""
     lines = [f"feedback packed: {result.files} files under {result.folder}"]
-    for assignment, path in result.canvas.items():
+    for path in result.canvas.values():
         with zipfile.ZipFile(path) as z:
             n = len(z.namelist())
         lines.append(f"  {path.name}: {n} files (Canvas: the assignment's page > Re-upload submissions)")

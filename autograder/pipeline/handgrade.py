@@ -444,10 +444,13 @@ def formgrader_config(course: Course, *, ip: str = "127.0.0.1", port: int = 0, t
     config.ServerApp.default_url = "/formgrader"
     # enabled by nbgrader's install; named here too, for virtualenvs that miss the base
     # installation's jupyter_server_config.d (the notebook app opens the notebooks' links)
+    # jupyter_server_mathjax serves MathJax from this server (/static/jupyter_server_mathjax/):
+    # the formgrader's pages, guides and own runs then typeset formulas without the network
     config.ServerApp.jpserver_extensions = {
-        name: True for name in ("nbgrader.server_extensions.formgrader", "notebook", "jupyterlab")
+        name: True for name in ("nbgrader.server_extensions.formgrader", "notebook", "jupyterlab",
+                                "jupyter_server_mathjax")
         if importlib.util.find_spec(name.split(".")[0]) is not None
-    }
+    }  # fmt: skip
     config.ServerApp.open_browser = open_browser
     config.ServerApp.allow_root = hasattr(os, "geteuid") and os.geteuid() == 0  # containers, CI
     # the course site moves the files, not nbgrader's exchange: keep it in the work folder

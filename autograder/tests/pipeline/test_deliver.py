@@ -17,7 +17,12 @@ import pytest
 
 from autograder.course import REPO, CourseConfig
 from autograder.pipeline.collect import assignment_of
-from autograder.pipeline.deliver import DeliveryError, canvas_name, format_packages, write_feedback_packages
+from autograder.pipeline.deliver import (
+    DeliveryError,
+    canvas_name,
+    format_packages,
+    write_feedback_packages,
+)
 
 TOY = ["toy_vae", "toy_quiz"]
 
