@@ -79,3 +79,18 @@ ANSWERS: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+
+def planted_downloads(course, folder):  # noqa: ANN001, ANN201 (Course, Path -> Path)
+    """The planted students' notebooks of ``toy_vae`` as course-site downloads in ``folder``
+    (Copycat's upload carries the site's LATE flag); returns the folder."""
+    import nbformat
+
+    from autograder.proofs.build import build_notebook, read_spec, release_of
+
+    release, spec = release_of(course, "toy_vae"), read_spec(course, "toy_vae")
+    folder.mkdir(parents=True, exist_ok=True)
+    for student, answers in ANSWERS.items():
+        late = "LATE_" if student == COPYCAT else ""
+        nbformat.write(build_notebook(release, spec, answers), folder / f"{LABELS[student]}_{late}{student}_1_toy_vae.ipynb")
+    return folder
