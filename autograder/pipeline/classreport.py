@@ -201,18 +201,22 @@ def _img(data: str, alt: str) -> str:
 
 def score_plot(rep: AssignmentReport) -> str:
     """The score distribution as an embedded PNG."""
+    import numpy as np
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(6.4, 2.6), layout="constrained")
     ax = fig.add_subplot()
     values = list(rep.scores.values())
-    bins = max(5, min(20, int(rep.max_score) or 5))
-    ax.hist(values, bins=bins, range=(0, max(rep.max_score, max(values, default=0.0))), color="#4c72b0",
-            edgecolor="white")  # fmt: skip
-    ax.axvline(rep.mean, color="#c44e52", linestyle="--", label=f"mean {rep.mean:.1f}")
-    ax.set_xlabel(f"score (of {rep.max_score:g} points, late penalty applied)")
+    top = max(rep.max_score, max(values, default=0.0))
+    step = 1.0 if top >= 4 else 0.25  # a bar per point (scores are whole or half points)
+    edges = np.arange(-step / 2, top + step, step) if top <= 60 else np.linspace(0, top, 31)
+    ax.hist(values, bins=edges, color="#4c72b0", edgecolor="white")
+    ax.axvline(rep.mean, color="#c44e52", linestyle="--")
+    ax.set_title(f"mean {rep.mean:.1f} (dashed), median {statistics.median(values):.1f}", fontsize=9)
+    ax.set_xlabel(f"score (of {points(rep.max_score)}, late penalty applied)")
     ax.set_ylabel("submissions")
-    ax.legend(frameon=False)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return _img(_png(fig), f"score distribution of {rep.assignment}")
 
 
@@ -240,11 +244,11 @@ def similarity_plot(result: SimilarityResult, kind: str) -> str:
     ax = fig.add_subplot()
     ax.hist([100 * s for s in result.scores.get(kind, [])], bins=20, range=(0, 100), color="#8172b3",
             edgecolor="white")  # fmt: skip
-    ax.axvline(100 * result.threshold, color="#c44e52", linestyle="--", label=f"threshold {100 * result.threshold:.0f}%")
+    ax.axvline(100 * result.threshold, color="#c44e52", linestyle="--")
+    ax.set_title(f"every pair of students; dashed: the threshold ({100 * result.threshold:.0f}%)", fontsize=9)
     ax.set_yscale("symlog")
     ax.set_xlabel("share of a student's own code found in the other's (%)")
-    ax.set_ylabel("pairs")
-    ax.legend(frameon=False)
+    ax.set_ylabel("pairs (log scale)")
     return _img(_png(fig), f"similarity of every pair of {result.assignment}")
 
 
@@ -285,7 +289,7 @@ def _section(rep: AssignmentReport, names: dict[str, str]) -> str:
         return "".join(out)
     values = sorted(rep.scores.values())
     out.append(f"<p>{len(values)} submissions; score mean {rep.mean:.2f}, median {statistics.median(values):.2f}, "
-               f"lowest {values[0]:g}, highest {values[-1]:g} of {rep.max_score:g} points.</p>")  # fmt: skip
+               f"lowest {values[0]:g}, highest {values[-1]:g} of {points(rep.max_score)}.</p>")  # fmt: skip
     out += ["<h3>Score distribution</h3>", score_plot(rep)]
     # tests
     out += ["<h3>Pass rate of each test</h3>", pass_rate_plot(rep) if rep.tests else "<p>No autograded tests.</p>"]
@@ -343,11 +347,13 @@ def _similarity_section(result: SimilarityResult | None, names: dict[str, str]) 
     out.append(f"<p class='note'>copydetect (winnowing over tokenized code; written answers as text) on every pair; "
                f"the release's code and the model answers are boilerplate. Listed: pairs where at least "
                f"{100 * result.threshold:.0f}% of one student's own code is found in the other's and at least "
-               f"{MIN_OVERLAP} tokenized characters are shared. {counts}.</p>")  # fmt: skip
+               f"{MIN_OVERLAP} tokenized characters are shared (a pair sharing less counts as 0 in the plot). "
+               f"{counts}.</p>")  # fmt: skip
     if "code" in kinds and result.scores.get("code"):
         out.append(similarity_plot(result, "code"))
     if result.pairs:
-        out.append(f"<p class='bad'>{len(result.pairs)} pairs to read side by side:</p>")
+        out.append(f"<p class='bad'>{len(result.pairs)} {'pair' if len(result.pairs) == 1 else 'pairs'} "
+                   "to read side by side:</p>")
         for p in result.pairs:
             cells = ", ".join(f"<code>{html.escape(c)}</code>" for c in p.cells) or "several cells"
             out.append(

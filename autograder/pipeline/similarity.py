@@ -142,7 +142,8 @@ def _marked(doc: Document, slices: np.ndarray) -> tuple[str, list[str]]:
     """``doc``'s text as HTML with the shared slices in <mark>, and the cells they touch."""
     import html
 
-    spans = sorted((int(s), int(e)) for s, e in zip(slices[0], slices[1], strict=True) if e > s)
+    pairs = zip(slices[0], slices[1], strict=True) if len(slices) == 2 else ()
+    spans = sorted((int(s), int(e)) for s, e in pairs if e > s)
     out, at = [], 0
     shared = dict.fromkeys((g for g, _, _ in doc.cells), 0)
     for start, end in spans:
@@ -194,9 +195,10 @@ def class_similarity(course: Course, assignment: str, threshold: float = DEFAULT
         scores = result.scores.setdefault(kind, [])
         for da, db in itertools.combinations(docs, 2):
             overlap, (share_a, share_b), (slices_a, slices_b) = compare_files(da.fingerprint, db.fingerprint)
-            score = max(float(share_a), float(share_b))
+            # a match shorter than MIN_OVERLAP is no evidence, whatever share of a short answer it is
+            score = max(float(share_a), float(share_b)) if overlap >= MIN_OVERLAP else 0.0
             scores.append(score)
-            if score < threshold or overlap < MIN_OVERLAP:
+            if score < threshold or not overlap:
                 continue
             marked_a, cells = _marked(da, slices_a)
             marked_b, _ = _marked(db, slices_b)

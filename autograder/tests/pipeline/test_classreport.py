@@ -19,7 +19,12 @@ import pytest
 
 from autograder import cli
 from autograder.course import Course
-from autograder.pipeline.classreport import DIAGNOSIS_KEY, ReportError, diagnosis_of, write_class_report
+from autograder.pipeline.classreport import (
+    DIAGNOSIS_KEY,
+    ReportError,
+    diagnosis_of,
+    write_class_report,
+)
 from autograder.pipeline.grade import scores
 from autograder.pipeline.handgrade import status
 
