@@ -133,14 +133,18 @@ def test_grade_a_written_answer_in_the_browser(graded_class: Course, server: str
     browser.execute_script("arguments[0].scrollIntoView()", box)
     screenshot("answer-own-outputs-rubric")
     # MathJax comes from this server (jupyter_server_mathjax), not a CDN: it works offline
-    _wait(lambda: browser.execute_script("return !!(window.MathJax && window.MathJax.version)"),
-          what="MathJax from the Jupyter server")  # fmt: skip
+    _wait(lambda: browser.execute_script("return !!(window.MathJax && MathJax.isReady && MathJax.Hub.queue.pending === 0"
+                                         " && MathJax.Hub.queue.running === 0)"),
+          what="MathJax from the Jupyter server, done typesetting")  # fmt: skip
     sources = browser.execute_script("return Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))")
     assert sources and all("/static/jupyter_server_mathjax/" in src for src in sources), sources
     assert "colab-badge.svg" not in browser.page_source
 
     # 3. her whole notebook as she ran it, one click away
-    browser.find_element(By.PARTIAL_LINK_TEXT, "the whole notebook as the student ran it").click()
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, "the whole notebook as the student ran it")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+    time.sleep(0.5)
+    link.click()
     _wait(lambda: len(browser.window_handles) == 2, what="the student's notebook tab")
     browser.switch_to.window(browser.window_handles[1])
     _wait(lambda: OWN_NUMBER in browser.page_source, what="her own run")
