@@ -108,7 +108,7 @@ class ClassReport:
         """The lines ``python -m autograder report`` prints."""
         lines = [f"wrote {self.path}"]
         for a in self.assignments:
-            pairs = len(a.similarity.pairs) if a.similarity else 0
+            pairs = a.similarity.above if a.similarity else 0
             waiting = sum(len(v) for v in a.ungraded.values())
             lines.append(f"  {a.assignment}: {len(a.scores)} submissions, mean {a.mean:.1f} of {a.max_score:g}; "
                          f"{waiting} written answers ungraded; {len(a.late)} late; {pairs} similar pairs to look at")  # fmt: skip
@@ -352,8 +352,9 @@ def _similarity_section(result: SimilarityResult | None, names: dict[str, str]) 
     if "code" in kinds and result.scores.get("code"):
         out.append(similarity_plot(result, "code"))
     if result.pairs:
-        out.append(f"<p class='bad'>{len(result.pairs)} {'pair' if len(result.pairs) == 1 else 'pairs'} "
-                   "to read side by side:</p>")
+        out.append(f"<p class='bad'>{result.above} {'pair' if result.above == 1 else 'pairs'} "
+                   "to read side by side" + (f" (the {len(result.pairs)} most similar shown; raise --threshold "
+                                              "to see fewer)" if result.above > len(result.pairs) else "") + ":</p>")
         for p in result.pairs:
             cells = ", ".join(f"<code>{html.escape(c)}</code>" for c in p.cells) or "several cells"
             out.append(
@@ -373,7 +374,7 @@ def render(course: Course, reports: list[AssignmentReport], names: dict[str, str
     rows = []
     for r in reports:
         waiting = sum(len(v) for v in r.ungraded.values())
-        pairs = len(r.similarity.pairs) if r.similarity else 0
+        pairs = r.similarity.above if r.similarity else 0
         hardest = min((t for t in r.tests if t.submissions), key=lambda t: t.pass_rate, default=None)
         rows.append(f"<tr><td><a href='#{html.escape(r.assignment)}'>{html.escape(r.assignment)}</a>"
                     f"{' (extra credit)' if r.extra_credit else ''}</td><td class='num'>{len(r.scores)}</td>"

@@ -38,6 +38,8 @@ DEFAULT_THRESHOLD = 0.6
 MIN_OVERLAP = 60
 #: a student with less own code than this (tokenized characters) is not compared
 MIN_OWN = 40
+#: pairs kept (the highest scores) with their marked-up code; the others above the threshold are counted
+MAX_PAIRS = 100
 LIMITS = (
     "What this cannot see: copies that were rewritten (another algorithm, another library call, "
     "the loop turned into a vectorized expression), answers taken from the same outside source "
@@ -89,7 +91,8 @@ class SimilarityResult:
     threshold: float
     compared: dict[str, int] = field(default_factory=dict)  # kind -> students compared
     too_short: dict[str, list[str]] = field(default_factory=dict)  # kind -> students with too little own text
-    pairs: list[SimilarPair] = field(default_factory=list)
+    pairs: list[SimilarPair] = field(default_factory=list)  # the MAX_PAIRS highest above the threshold
+    above: int = 0  # pairs above the threshold in all (more than ``pairs`` holds when over MAX_PAIRS)
     scores: dict[str, list[float]] = field(default_factory=dict)  # kind -> every pair's score (the histogram)
 
 
@@ -175,6 +178,7 @@ def class_similarity(course: Course, assignment: str, threshold: float = DEFAULT
     from copydetect.detector import compare_files
 
     result = SimilarityResult(assignment, threshold)
+    found: list[tuple[float, str, Document, Document, float, float, int, object, object]] = []
     students = sorted(p.parent.parent.name for p in course.submitted.glob(f"*/{assignment}/{assignment}.ipynb"))
     notebooks = {s: nb for s in students if (nb := _read_submission(course, assignment, s)) is not None}
     for kind in kinds:
@@ -200,9 +204,12 @@ def class_similarity(course: Course, assignment: str, threshold: float = DEFAULT
             scores.append(score)
             if score < threshold or not overlap:
                 continue
-            marked_a, cells = _marked(da, slices_a)
-            marked_b, _ = _marked(db, slices_b)
-            result.pairs.append(SimilarPair(kind, da.student, db.student, float(share_a), float(share_b),
-                                            int(overlap), cells, marked_a, marked_b))  # fmt: skip
-    result.pairs.sort(key=lambda p: -p.score)
+            found.append((score, kind, da, db, float(share_a), float(share_b), int(overlap), slices_a, slices_b))
+    found.sort(key=lambda f: -f[0])
+    result.above = len(found)
+    for _, kind, da, db, share_a, share_b, overlap, slices_a, slices_b in found[:MAX_PAIRS]:
+        marked_a, cells = _marked(da, slices_a)
+        marked_b, _ = _marked(db, slices_b)
+        result.pairs.append(SimilarPair(kind, da.student, db.student, share_a, share_b, overlap, cells,
+                                        marked_a, marked_b))  # fmt: skip
     return result
