@@ -82,7 +82,7 @@ def main() -> None:
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             pairs = n * (n - 1) // 2
             print(f"{n:5d} students ({pairs} pairs): {wall:7.1f} s wall, {cpu:7.1f} CPU-s, "
-                  f"{pairs / max(wall, 1e-9):7.0f} pairs/s; {len(result.pairs)} pairs listed; "
+                  f"{pairs / max(wall, 1e-9):7.0f} pairs/s; {result.above} pairs above the threshold; "
                   f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 

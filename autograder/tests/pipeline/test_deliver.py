@@ -42,7 +42,7 @@ def test_canvas_zip_names_parse_back_to_the_same_student_and_assignment(toy_demo
     uploads = json.loads((course.reports / "uploads.json").read_text())
     packed = write_feedback_packages(course, TOY, tmp_path / "upload")
     config = CourseConfig.load(REPO / "course.toml")  # the term's course-site naming
-    assert set(packed.canvas) == set(TOY) and not packed.missing_upload
+    assert set(packed.canvas) == set(TOY) and not packed.missing_upload and not packed.stale
     seen = 0
     for assignment, path in packed.canvas.items():
         with zipfile.ZipFile(path) as z:

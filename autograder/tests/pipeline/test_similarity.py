@@ -70,3 +70,16 @@ def test_renaming_and_reordering_alone_do_not_hide_a_copy(planted_class: Course,
     assert score[frozenset((ORIG, COPYCAT))] >= 0.8
     for honest in (HONEST1, HONEST2):
         assert score.get(frozenset((ORIG, honest)), 0.0) < 0.3
+
+
+def test_only_the_most_similar_pairs_keep_their_code(planted_class: Course, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A class of hundreds may have thousands of pairs above a low threshold: the result keeps
+    the MAX_PAIRS highest (with their marked code) and counts all of them."""
+    from autograder.pipeline import similarity
+
+    monkeypatch.setattr(similarity, "MIN_OVERLAP", 1)  # many weak pairs (each shares a little)
+    everything = class_similarity(planted_class, "toy_vae", threshold=0.01)
+    monkeypatch.setattr(similarity, "MAX_PAIRS", 1)
+    capped = class_similarity(planted_class, "toy_vae", threshold=0.01)
+    assert everything.above == len(everything.pairs) == capped.above > 1
+    assert len(capped.pairs) == 1 and capped.pairs[0].score == everything.pairs[0].score
