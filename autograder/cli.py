@@ -142,17 +142,38 @@ def cmd_feedback(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_export(args: argparse.Namespace, course: Course) -> int:
-    from .pipeline.export import UngradedError, export_result, format_export
+    from .pipeline.deliver import DeliveryError, format_packages, write_feedback_packages
+    from .pipeline.export import RosterError, UngradedError, export_result, format_export
     from .pipeline.report import format_table, score_table
 
     try:
-        result = export_result(course, args.to, args.format, force=args.force)
-    except UngradedError as err:
+        result = export_result(course, args.to, args.format, force=args.force, roster=args.roster)
+    except (UngradedError, RosterError) as err:
         print(err, file=sys.stderr)
         return 1
     assignments = _assignments(course, [])
     print(format_table(score_table(course, assignments), assignments))
     print(format_export(result))
+    if args.feedback_zip is not None:
+        try:
+            packed = write_feedback_packages(course, assignments, args.feedback_zip or None)
+        except DeliveryError as err:
+            print(err, file=sys.stderr)
+            return 1
+        print(format_packages(packed))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, course: Course) -> int:
+    from .pipeline.classreport import ReportError, write_class_report
+
+    try:
+        report = write_class_report(course, _assignments(course, args.assignments), args.to,
+                                    threshold=args.threshold)  # fmt: skip
+    except ReportError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(report.summary())
     return 0
 
 
@@ -321,7 +342,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", type=Path, help="CSV file (default <course>/reports/grades-<format>.csv; "
                                            "nbgrader: reports/grades.csv)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="export although written answers are ungraded (as zero)")
+    p.add_argument("--roster", type=Path, help="roster CSV for names and SIS ids (the gradebook CSV Canvas "
+                   "exports, or student_id,last_name,first_name)")  # fmt: skip
+    p.add_argument("--feedback-zip", nargs="?", const="", type=str, metavar="DIR",
+                   help="also pack the feedback HTML: canvas-<assignment>.zip for Canvas's Re-upload "
+                        "submissions and by-student/<id>/<assignment>.html (default DIR: "
+                        "<course>/reports/feedback-upload)")  # fmt: skip
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="the class report (HTML with plots): scores, tests, mistakes, "
+                       "ungraded answers, late work, similar code")  # fmt: skip
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--to", type=Path, help="HTML file (default <course>/reports/class-report.html)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="similarity (0-1) from which a pair is listed for a human look (default 0.6)")  # fmt: skip
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="per assignment: submissions, written answers still ungraded")
     p.add_argument("assignments", nargs="*")

@@ -117,6 +117,10 @@ class CourseConfig:
     #: assignment id -> its column in the LMS's gradebook (``lms_column``; e.g. Canvas's
     #: ``"MNIST VAE (123456)"``); the export uses the assignment id where none is given
     lms_columns: dict[str, str] = field(default_factory=dict)
+    #: assignments marked ``extra_credit = true``: their points count towards a student's total
+    #: but not towards the points possible (Canvas: 0 points possible; generic: not in the
+    #: denominator of ``percent``)
+    extra_credit: frozenset[str] = frozenset()
     path: Path | None = None
 
     @property
@@ -176,6 +180,7 @@ class CourseConfig:
             )
         due: dict[str, datetime | None] = {}
         lms_columns: dict[str, str] = {}
+        extra: set[str] = set()
         for i, entry in enumerate(data.get("assignments", [])):
             aid = entry.get("id")
             if not aid:
@@ -189,6 +194,11 @@ class CourseConfig:
             due[aid] = when
             if str(entry.get("lms_column", "")).strip():
                 lms_columns[aid] = str(entry["lms_column"]).strip()
+            flag = entry.get("extra_credit", False)
+            if not isinstance(flag, bool):
+                raise CourseConfigError(f"{where}: extra_credit of {aid} must be true or false, not {flag!r}")
+            if flag:
+                extra.add(aid)
         for key in ("repository", "ref"):
             if not str(pkg.get(key, getattr(default, key))).strip():
                 raise CourseConfigError(f"{where}: [student_package] {key} is empty")
@@ -203,8 +213,14 @@ class CourseConfig:
             late=policy,
             due=due or {a: None for a in ASSIGNMENTS},
             lms_columns=lms_columns,
+            extra_credit=frozenset(extra),
             path=path,
         )
+
+
+def points(value: float) -> str:
+    """``"1 point"``, ``"1.5 points"``, ``"2 points"``: a number of points as people write it."""
+    return f"{value:g} point" + ("" if value == 1 else "s")
 
 
 def parse_submission_name(filename: str, named_regexp: str) -> dict[str, str | None] | None:

@@ -35,7 +35,7 @@ from ..nb.spec import AssignmentSpec
 from .grade import zero_out
 from .late import record_uploads
 from .repair import RepairReport, repair
-from .scan import scan_notebook
+from .scan import record_flags, scan_notebook
 from .settings import nbgrader_config
 from .student_build import fill_in_api
 
@@ -187,6 +187,7 @@ def collect(course: Course, source: Path, assignments: list[str], only: str | No
         if repairs:
             report.repairs[assignment] = repairs
             report.flags[assignment] = flags
+            record_flags(course, assignment, flags)  # for the gradebook's flag after autograde
     course.reports.mkdir(parents=True, exist_ok=True)
     (course.reports / "collect.json").write_text(json.dumps(report.to_json(), indent=1))
     return report

@@ -36,11 +36,14 @@ def mark_grader_only(cell: NotebookNode) -> NotebookNode:
 
 
 class RemoveGraderOnly(Preprocessor):
-    """Drop every grader-only cell (feedback must never show rubrics or model answers)."""
+    """Drop every grader-only cell (feedback must never show rubrics or model answers), and
+    show the Colab badge as text: feedback loads nothing from the network for it."""
 
     # nbconvert runs a preprocessor only when enabled (nbgrader registers classes as they are)
     enabled = Bool(True).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        from .setup_cell import offline_notebook
+
         nb.cells = [c for c in nb.cells if not is_grader_only(c)]
-        return nb, resources
+        return offline_notebook(nb), resources

@@ -36,10 +36,12 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from ..course import Course
+from ..course import Course, points
 from ..nb.cells import grade_id, is_test_cell, is_written_answer, nbgrader_meta, strip_markers
 from .graderonly import GUIDE_SUFFIX, OWN_RUN_SUFFIX, is_grader_only, mark_grader_only
 from .late import read_uploads
+from .scan import read_flags
+from .setup_cell import offline_notebook
 
 LOG = logging.getLogger("autograder")
 #: code cells with outputs shown per written answer (the nearest ones above it)
@@ -81,13 +83,14 @@ def guide_notebook(course: Course, assignment: str) -> NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_markdown_cell(
         f"# Grader's guide: {assignment}\n\n"
-        f"For graders only: every hand-graded question of `{assignment}` ({len(cells)} questions, "
-        f"{total:g} points), its model answer and rubric, from `solutions/{assignment}/{assignment}.ipynb`. "
+        f"For graders only: every hand-graded question of `{assignment}` ({len(cells)} "
+        f"question{'' if len(cells) == 1 else 's'}, {points(total)}), its model answer and rubric, "
+        f"from `solutions/{assignment}/{assignment}.ipynb`. "
         "Grade against the student's own outputs (the box above each answer in the formgrader), "
         "not the grading profile's re-run."))  # fmt: skip
     for w in cells:
         nb.cells.append(nbformat.v4.new_markdown_cell(
-            f'<a id="{w.grade_id}"></a>\n\n## `{w.grade_id}` ({w.points:g} points)\n\n'
+            f'<a id="{w.grade_id}"></a>\n\n## `{w.grade_id}` ({points(w.points)})\n\n'
             f"{w.question}\n\n---\n\n{w.model_answer}"))  # fmt: skip
     return nb
 
@@ -234,10 +237,11 @@ def _upload_line(course: Course, assignment: str, student: str) -> str:
 # ---- the autograded notebook -------------------------------------------------------------
 def grader_cell(w: WrittenCell, assignment: str, outputs: list[str] | None, upload: str = "") -> NotebookNode:
     """The grader-only cell placed before written answer ``w``."""
+    # HTML, not markdown: inside the <div> below markdown is not rendered (it showed "*No outputs*")
     if outputs is None:
-        own = "*The student's upload could not be read or this question was not found in it.*"
+        own = "<p><em>The student's upload could not be read or this question was not found in it.</em></p>"
     elif not outputs:
-        own = "*No outputs in the student's upload between the previous written question and this one.*"
+        own = "<p><em>No outputs in the student's upload between the previous written question and this one.</em></p>"
     else:
         own = "\n".join(outputs)
     links = (f'<a href="{assignment}{OWN_RUN_SUFFIX}#{w.grade_id}" target="_blank">the whole notebook as the '
@@ -245,7 +249,7 @@ def grader_cell(w: WrittenCell, assignment: str, outputs: list[str] | None, uplo
              f"grader's guide for {assignment}</a>")  # fmt: skip
     source = (
         '<div class="vaecourse-grader-only" style="border:2px solid #c77d00;background:#fff8e6;padding:6px 12px">\n\n'
-        f"**For graders only** (not in feedback) · `{w.grade_id}` · **{w.points:g} points**\n\n"
+        f"**For graders only** (not in feedback) · `{w.grade_id}` · **{points(w.points)}**\n\n"
         f"**The student's own outputs** (their upload, as they ran it; the cells above show the grading "
         f"profile's re-run). {upload}\n\n"
         f'<div class="vaecourse-own-outputs">\n{own}\n</div>\n\n'
@@ -257,10 +261,34 @@ def grader_cell(w: WrittenCell, assignment: str, outputs: list[str] | None, uplo
     return mark_grader_only(cell)
 
 
+FLAG_CELL_ID = "grader-only-scan-flags"
+
+
+def flag_cell(flags: list[str]) -> NotebookNode:
+    """The grader-only box at the top of a flagged submission: every flag of the collect scan
+    (:mod:`autograder.pipeline.scan`), each naming all the cells it was found in."""
+    items = "\n".join(f"<li>{html.escape(f)}</li>" for f in flags)
+    source = (
+        '<div class="vaecourse-grader-only vaecourse-flags" style="border:2px solid #b00020;background:#fdecef;'
+        'padding:6px 12px">\n\n'
+        f"**For graders only** (not in feedback) · **flagged by the collect scan** ({len(flags)} "
+        f"{'kind' if len(flags) == 1 else 'kinds'} of suspicious code; grades are not changed by it: "
+        "look at the cells named, and unflag in the formgrader once checked)\n\n"
+        f"<ul>\n{items}\n</ul>\n\n</div>"
+    )
+    cell = nbformat.v4.new_markdown_cell(source)
+    cell["id"] = FLAG_CELL_ID
+    return mark_grader_only(cell)
+
+
 def annotate(course: Course, assignment: str, student: str, cells: list[WrittenCell] | None = None,
-             *, render: bool = True) -> bool:  # fmt: skip
+             *, render: bool = True, flags: list[str] | None = None) -> bool:  # fmt: skip
     """Add the grader-only cells and files to one autograded submission; False when there is
     no autograded notebook. Safe to repeat (earlier grader cells are replaced).
+
+    ``flags``: the collect scan's flags of this submission (default: ``reports/flags.json``);
+    a box naming them opens the notebook. The Colab badge's image is replaced by text
+    (nothing in the formgrader loads from the network).
 
     ``render=False`` leaves out the student's whole run as HTML (about a CPU second per
     notebook): autograde does so, and ``formgrader`` renders the missing ones when it starts.
@@ -270,8 +298,9 @@ def annotate(course: Course, assignment: str, student: str, cells: list[WrittenC
     if not path.is_file():
         return False
     cells = written_cells(course, assignment) if cells is None else cells
-    nb = nbformat.read(path, as_version=4)
+    nb = offline_notebook(nbformat.read(path, as_version=4))
     nb.cells = [c for c in nb.cells if not is_grader_only(c)]
+    flags = read_flags(course).get(assignment, {}).get(student, []) if flags is None else flags
     original = _read(course.originals / student / assignment / f"{assignment}.ipynb")
     outputs = own_outputs(original, cells)
     upload = _upload_line(course, assignment, student)
@@ -280,14 +309,18 @@ def annotate(course: Course, assignment: str, student: str, cells: list[WrittenC
         if w.grade_id in where:
             shown = outputs.get(w.grade_id) if original is not None and w.grade_id in outputs else None
             nb.cells.insert(where[w.grade_id], grader_cell(w, assignment, shown, upload))
+    if flags:
+        nb.cells.insert(min(1, len(nb.cells)), flag_cell(flags))
     nbformat.write(nb, path)
+    if not cells:  # flagged, no written answers: no guide and no own run to link to
+        return True
     header = (f"# {assignment}: the notebook of student `{student}` as uploaded\n\n"
               f"For graders: the student's own outputs (their run). {upload}")  # fmt: skip
     own_run = folder / f"{assignment}{OWN_RUN_SUFFIX}"
     if not render:
         pass
     elif original is not None:
-        own_run.write_text(_html(own_run_notebook(original, cells, header)), encoding="utf-8")
+        own_run.write_text(_html(offline_notebook(own_run_notebook(original, cells, header))), encoding="utf-8")
     else:
         own_run.write_text("<p>The uploaded file could not be read as a notebook: see reports/collect.json.</p>")
     guide = course.work / "guides" / f"{assignment}.html"
@@ -304,13 +337,19 @@ def annotate_all(course: Course, assignments: list[str], *, missing_only: bool =
     from tqdm.auto import tqdm
 
     todo = []
+    flagged = read_flags(course)
     for assignment in assignments:
-        if not course.source_notebook(assignment).is_file() or not (cells := written_cells(course, assignment)):
+        if not course.source_notebook(assignment).is_file():
             continue
-        write_guide(course, assignment)
+        cells = written_cells(course, assignment)
+        if cells:
+            write_guide(course, assignment)
         for path in sorted(course.autograded.glob(f"*/{assignment}/{assignment}.ipynb")):
+            student = path.parent.parent.name
+            if not (cells or flagged.get(assignment, {}).get(student)):
+                continue
             if not (missing_only and (path.parent / f"{assignment}{OWN_RUN_SUFFIX}").is_file()):
-                todo.append((assignment, path.parent.parent.name, cells))
+                todo.append((assignment, student, cells))
     done = 0
     for assignment, student, cells in tqdm(todo, desc="graders' view", unit="notebook", disable=len(todo) < 5):
         done += annotate(course, assignment, student, cells)
@@ -405,10 +444,13 @@ def formgrader_config(course: Course, *, ip: str = "127.0.0.1", port: int = 0, t
     config.ServerApp.default_url = "/formgrader"
     # enabled by nbgrader's install; named here too, for virtualenvs that miss the base
     # installation's jupyter_server_config.d (the notebook app opens the notebooks' links)
+    # jupyter_server_mathjax serves MathJax from this server (/static/jupyter_server_mathjax/):
+    # the formgrader's pages, guides and own runs then typeset formulas without the network
     config.ServerApp.jpserver_extensions = {
-        name: True for name in ("nbgrader.server_extensions.formgrader", "notebook", "jupyterlab")
+        name: True for name in ("nbgrader.server_extensions.formgrader", "notebook", "jupyterlab",
+                                "jupyter_server_mathjax")
         if importlib.util.find_spec(name.split(".")[0]) is not None
-    }
+    }  # fmt: skip
     config.ServerApp.open_browser = open_browser
     config.ServerApp.allow_root = hasattr(os, "geteuid") and os.geteuid() == 0  # containers, CI
     # the course site moves the files, not nbgrader's exchange: keep it in the work folder

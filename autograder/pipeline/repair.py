@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 
 import nbformat
@@ -33,6 +34,10 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
 from ..nb.cells import defined_names, grade_id, is_locked, is_solution, strip_markers
+from .setup_cell import BEGIN, END
+
+_INSTALL_BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+_INSTALL_PLACEHOLDER = "# --- vaecourse install block ---"
 
 MIN_FOUND = 0.2  # share of the release's fixed cells that must be present
 
@@ -62,6 +67,10 @@ class _Cell:
 
 
 def _norm(text: str) -> str:
+    """Text as compared with the release: trailing spaces ignored, and the setup cell's install
+    block (:mod:`autograder.pipeline.setup_cell`) taken as a whole, since a re-publish rewrites
+    its URL and tag: a submission made from the previous release is not "edited" for it."""
+    text = _INSTALL_BLOCK.sub(_INSTALL_PLACEHOLDER, text)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 

@@ -21,6 +21,7 @@ from .export import export
 from .grade import GradeResult, autograde, grading_api, prepare_gradebook
 from .handgrade import annotate, ungraded, write_guide, written_cells
 from .report import write_results
+from .scan import read_flags
 
 LOG = logging.getLogger("autograder")
 
@@ -56,19 +57,43 @@ def run_autograde(
 
 def prepare_for_hand_grading(course: Course, pairs: list[tuple[str, str]]) -> None:
     """Put the student's own outputs and the rubrics into each autograded notebook with written
-    answers (see :mod:`autograder.pipeline.handgrade`; the whole run as HTML is rendered when
-    the formgrader starts); a failure is logged, never stops grading."""
+    answers, and the collect scan's flags into each flagged one (see
+    :mod:`autograder.pipeline.handgrade`; the whole run as HTML is rendered when the
+    formgrader starts); mark the flagged ones in the gradebook (the formgrader's "Flagged?"
+    column). A failure is logged, never stops grading."""
     cells: dict[str, list] = {}
+    flags = read_flags(course)
     for assignment, student in pairs:
         try:
             if assignment not in cells:
                 cells[assignment] = written_cells(course, assignment)
                 if cells[assignment]:
                     write_guide(course, assignment)  # from today's solutions/
-            if cells[assignment]:
-                annotate(course, assignment, student, cells[assignment], render=False)
+            found = flags.get(assignment, {}).get(student, [])
+            if cells[assignment] or found:
+                annotate(course, assignment, student, cells[assignment], render=False, flags=found)
         except Exception as e:  # noqa: BLE001 (graders' extras must never cost a grade)
             LOG.error("%s/%s: could not prepare the graders' view: %s", student, assignment, e)
+    mark_flagged(course, [(a, s) for a, s in pairs if flags.get(a, {}).get(s)])
+
+
+def mark_flagged(course: Course, pairs: list[tuple[str, str]]) -> None:
+    """Set nbgrader's ``flagged`` on the submitted notebook of each pair (autograde resets it:
+    hence after every autograde); a pair without a graded notebook is skipped."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not pairs:
+        return
+    try:
+        with Gradebook(course.db_url, course.course_id) as gb:
+            for assignment, student in pairs:
+                try:
+                    gb.find_submission_notebook(assignment, assignment, student).flagged = True
+                except MissingEntry:
+                    continue
+            gb.db.commit()
+    except Exception as e:  # noqa: BLE001 (a flag must never cost a grade)
+        LOG.error("could not mark %d flagged submissions in the gradebook: %s", len(pairs), e)
 
 
 def _cost(course: Course, pair: tuple[str, str]) -> int:

@@ -1,6 +1,10 @@
 """Flag suspicious code in submissions for a human to look at.
 
 The scan never changes a grade: the tests and the sandbox decide what a submission earns.
+Collect records the flags in ``reports/flags.json`` (:func:`record_flags`); after autograde,
+each flagged submission is marked in the gradebook (the formgrader's "Flagged?" column) and
+its autograded notebook opens with a box for graders naming every offending cell
+(:mod:`autograder.pipeline.handgrade`).
 It lists code that tries to change how the notebook runs or is checked, to leave the
 sandbox, or to stop the kernel, so that an instructor can look at those few notebooks.
 Only the student's own code is scanned (cells whose text is not the release's).
@@ -13,9 +17,15 @@ student build, where these raise ``NotImplementedError``), and a human should kn
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from nbformat import NotebookNode
+
+from ..course import Course
+
+FLAGS = "flags.json"
 
 PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\bget_ipython\b|\bIPython\b", "uses the IPython shell (it can change how cells run)"),
@@ -69,25 +79,58 @@ def _fill_in_use(source: str, fill_ins: frozenset[str] | set[str], aliases: set[
     return re.search(pattern, source)
 
 
+#: offending lines quoted per label; further cells are named by number only
+QUOTED = 3
+
+
+def _hit_line(source: str, m: re.Match) -> str:
+    line = source[: m.end()].rsplit("\n", 1)[-1] + source[m.end():].split("\n", 1)[0]
+    return repr(line.strip()[:80])
+
+
 def scan_notebook(notebook: NotebookNode, release: NotebookNode,
                   fill_ins: frozenset[str] | set[str] = frozenset()) -> list[str]:  # fmt: skip
-    """Flags for a submission: ``"<label> (cell N: <line>)"``, one per label.
+    """Flags for a submission, one per label, naming every cell where it was found:
+    ``"<label> (cell 4: '<line>'; cell 9: '<line>'; cell 12: '<line>'; also cells 15, 19)"``.
 
     ``fill_ins``: names in ``vaecourse`` whose use from an answer is flagged.
     """
     release_texts = {c.source.strip() for c in release.cells}
-    flags: dict[str, str] = {}
+    hits: dict[str, list[tuple[int, str]]] = {}
     aliases = _package_aliases([c.source for c in notebook.cells if c.cell_type == "code"])
     for i, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or cell.source.strip() in release_texts:
             continue
         m = _fill_in_use(cell.source, fill_ins, aliases)
-        if m and FILL_IN_LABEL not in flags:
-            line = cell.source[: m.end()].rsplit("\n", 1)[-1] + cell.source[m.end():].split("\n", 1)[0]
-            flags[FILL_IN_LABEL] = f"{FILL_IN_LABEL} (cell {i}: {line.strip()[:80]!r})"
+        if m:
+            hits.setdefault(FILL_IN_LABEL, []).append((i, _hit_line(cell.source, m)))
         for pattern, label in _COMPILED:
             m = pattern.search(cell.source)
-            if m and label not in flags:
-                line = cell.source[: m.end()].rsplit("\n", 1)[-1] + cell.source[m.end():].split("\n", 1)[0]
-                flags[label] = f"{label} (cell {i}: {line.strip()[:80]!r})"
-    return list(flags.values())
+            if m:
+                hits.setdefault(label, []).append((i, _hit_line(cell.source, m)))
+    flags = []
+    for label, found in hits.items():
+        quoted = "; ".join(f"cell {i}: {line}" for i, line in found[:QUOTED])
+        rest = [str(i) for i, _ in found[QUOTED:]]
+        flags.append(f"{label} ({quoted}{'; also cells ' + ', '.join(rest) if rest else ''})")
+    return flags
+
+
+def flags_path(course: Course) -> Path:
+    """``<work>/reports/flags.json`` (the course's, shared by the shards of a sharded run)."""
+    return course.work / "reports" / FLAGS
+
+
+def read_flags(course: Course) -> dict[str, dict[str, list[str]]]:
+    """``{assignment: {student: [flag, ...]}}`` as recorded by collect ({} before any)."""
+    path = flags_path(course)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def record_flags(course: Course, assignment: str, flags: dict[str, list[str]]) -> None:
+    """Replace ``assignment``'s flags in ``reports/flags.json`` (other assignments' are kept)."""
+    table = read_flags(course)
+    table[assignment] = {s: f for s, f in sorted(flags.items()) if f}
+    path = flags_path(course)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table, indent=1))

@@ -116,19 +116,27 @@ def kernel_env(student_build: Path | None = None) -> dict[str, str]:
     return env
 
 
+#: the course's nbconvert templates (``nbconvert/templates/base/mathjax.html.j2``: MathJax from
+#: the Jupyter server, the CDN only as a fallback), first on ``JUPYTER_PATH``
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
 def share_base_templates() -> None:
-    """Let nbconvert find the base installation's templates from a virtualenv.
+    """Put the course's templates first on ``JUPYTER_PATH`` (:data:`TEMPLATES`: its MathJax
+    macro replaces nbconvert's for every page rendered in this process and its children), and
+    let nbconvert find the base installation's templates from a virtualenv.
 
     A virtualenv made with ``--system-site-packages`` sees nbconvert and nbgrader but not
     their data files (``<base prefix>/share/jupyter/nbconvert/templates``), so feedback and
     every HTML export fail with "No template sub-directory"; ``JUPYTER_PATH`` adds them.
     """
-    base = Path(sys.base_prefix) / "share" / "jupyter"
-    if sys.prefix == sys.base_prefix or not (base / "nbconvert" / "templates").is_dir():
-        return
     paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
-    if str(base) not in paths:
-        os.environ["JUPYTER_PATH"] = os.pathsep.join([*paths, str(base)])
+    if not paths or paths[0] != str(TEMPLATES):
+        paths = [str(TEMPLATES), *(p for p in paths if p != str(TEMPLATES))]
+    base = Path(sys.base_prefix) / "share" / "jupyter"
+    if sys.prefix != sys.base_prefix and (base / "nbconvert" / "templates").is_dir() and str(base) not in paths:
+        paths.append(str(base))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)
 
 
 def apply_settings(c: Config, course: Course, *, release: Path | None = None,

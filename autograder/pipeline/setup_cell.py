@@ -58,6 +58,9 @@ _LEGACY = re.compile(
     r'if "google\.colab" in sys\.modules:\n    %pip install -q "[^"\n]*"'
 )
 _BADGE = re.compile(r"https://colab\.research\.google\.com/github/[^\s\"')]+?/notebooks/(?P<a>[\w-]+)/(?P=a)\.ipynb")
+#: the badge's image (loaded from colab.research.google.com: offline, a broken image)
+_BADGE_IMAGE_MD = re.compile(r"!\[(?P<alt>[^\]]*)\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)")
+_BADGE_IMAGE_HTML = re.compile(r"<img\b[^>]*src=[\"']https://colab\.research\.google\.com/assets/colab-badge\.svg[\"'][^>]*>")
 _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 
 
@@ -82,6 +85,22 @@ def badge_url(config: CourseConfig, assignment: str) -> str:
         )
     return (f"https://colab.research.google.com/github/{m['owner']}/{m['name']}/blob/{config.ref}"
             f"/notebooks/{assignment}/{assignment}.ipynb")  # fmt: skip
+
+
+def offline_badges(text: str) -> str:
+    """``text`` with each Colab badge image replaced by the words "Open in Colab" (the link is
+    kept): what graders and students read in the formgrader and in feedback, which must not
+    load anything from the network."""
+    text = _BADGE_IMAGE_MD.sub(lambda m: m["alt"].strip() or "Open in Colab", text)
+    return _BADGE_IMAGE_HTML.sub("Open in Colab", text)
+
+
+def offline_notebook(nb: NotebookNode) -> NotebookNode:
+    """:func:`offline_badges` on every markdown cell of ``nb``, in place; returns ``nb``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "colab-badge" in cell.source:
+            cell.source = offline_badges(cell.source)
+    return nb
 
 
 def setup_cell_index(nb: NotebookNode) -> int | None:

@@ -20,7 +20,8 @@ def test_every_command_parses() -> None:
                  ["collect", "d.zip", "--assignment", "kl_theory"], ["autograde", "-j", "3"], ["feedback"],
                  ["export", "--to", "g.csv"], ["export", "--format", "generic", "--force"], ["status"],
                  ["formgrader", "--port", "9999", "--no-browser"], ["all", "d.zip", "kl_theory", "--force"],
-                 ["all", "d.zip", "kl_theory"], ["demo", "--no-pack"],
+                 ["all", "d.zip", "kl_theory"], ["demo", "--no-pack"], ["export", "--feedback-zip"],
+                 ["export", "--feedback-zip", "out", "--roster", "r.csv"], ["report", "--threshold", "0.7"],
                  ["student-helpers", "out", "--keep", "kl"]):  # fmt: skip
         assert parser.parse_args(argv).func.__name__ == "cmd_" + argv[0].replace("-", "_")
 
@@ -50,3 +51,23 @@ def test_all_prints_the_collect_report_before_grading(monkeypatch: pytest.Monkey
     out = capsys.readouterr().out
     assert "grading events:\n  7/kl_theory: grading failed: RuntimeError: lost" in out
     assert "Smith (7)" in out and "3/20" in out and "wrote grades.csv" in out
+
+
+def test_export_feedback_zip_defaults_and_errors(monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path) -> None:
+    """``export --feedback-zip`` (no folder) packs into the default folder; a bad folder is a clear error."""
+    from autograder.pipeline import deliver, export
+
+    parser = cli.build_parser()
+    assert parser.parse_args(["export", "--feedback-zip"]).feedback_zip == ""
+    assert parser.parse_args(["export"]).feedback_zip is None
+    seen = []
+    monkeypatch.setattr(export, "export_result", lambda *a, **k: export.Export(Path("g.csv"), None, [], {}, {}))
+    monkeypatch.setattr(report, "score_table", lambda course, a: {})
+
+    def packages(course, assignments, folder):  # noqa: ANN001, ANN202
+        seen.append(folder)
+        raise deliver.DeliveryError("--feedback-zip x: that is a file; give a folder")
+
+    monkeypatch.setattr(deliver, "write_feedback_packages", packages)
+    assert cli.main(["export", "--feedback-zip"]) == 1
+    assert seen == [None] and "that is a file" in capsys.readouterr().err

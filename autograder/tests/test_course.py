@@ -110,3 +110,14 @@ def test_course_default_reads_the_file_named_by_the_environment(tmp_path, monkey
 
     monkeypatch.setenv("VAECOURSE_COURSE_TOML", str(_toml(tmp_path, '[course]\nid = "other"\n')))
     assert Course.default().course_id == "other"
+
+
+def test_extra_credit_is_read_from_course_toml(tmp_path):
+    from autograder.course import REPO, CourseConfig, CourseConfigError
+
+    assert CourseConfig.load(REPO / "course.toml").extra_credit == {"mmd_vae"}  # the README: extra credit
+    config = CourseConfig.load(_toml(tmp_path, '[[assignments]]\nid = "a"\nextra_credit = true\n'
+                                               '[[assignments]]\nid = "b"\n'))
+    assert config.extra_credit == {"a"}
+    with pytest.raises(CourseConfigError, match="extra_credit of a must be true or false"):
+        CourseConfig.load(_toml(tmp_path, '[[assignments]]\nid = "a"\nextra_credit = "yes"\n'))

@@ -173,7 +173,7 @@ def test_feedback_warns_and_export_refuses(monkeypatch: pytest.MonkeyPatch, caps
     err = capsys.readouterr().err
     assert "WARNING" in err and "kl_theory: 3" in err and "formgrader" in err
 
-    def refuse(course, to, fmt, force):  # noqa: ANN001, ANN202
+    def refuse(course, to, fmt, force, roster=None):  # noqa: ANN001, ANN202
         assert (fmt, force) == ("canvas", False)
         raise export_module.UngradedError("Export refused: written answers not graded by hand yet (kl_theory: 3)")
 
@@ -193,3 +193,62 @@ def test_formgrader_serves_the_course_from_its_root(course: Course) -> None:
     assert config.CourseDirectory.root == str(course.root) and config.CourseDirectory.db_url == course.db_url
     assert RemoveGraderOnly in config.GenerateFeedback.preprocessors
     assert set(GRADER_FILES) <= set(config.CourseDirectory.ignore)
+
+
+def _rendered(nb: nbformat.NotebookNode) -> str:
+    from autograder.pipeline.handgrade import _html
+
+    return _html(nb)
+
+
+def test_the_graders_box_renders_its_messages_and_says_one_point(course: Course) -> None:
+    """The box's own messages are HTML (markdown inside its <div> showed as "*No outputs*"),
+    and one point is "1 point"."""
+    from autograder.pipeline.handgrade import WrittenCell, grader_cell
+
+    w = WrittenCell("written_x", 1.0, "Why?", "Model answer. Rubric: 1 point.")
+    for outputs, words in (([], "No outputs in the student"), (None, "could not be read")):
+        nb = nbformat.v4.new_notebook(cells=[grader_cell(w, "toy_vae", outputs)])
+        page = _rendered(nb)
+        assert f"<em>{words}" in page or f"<em>The student's upload {words}" in page
+        assert "*No outputs" not in page and "*The student" not in page
+        assert "1 point" in page and "1 points" not in page
+    two = _rendered(nbformat.v4.new_notebook(cells=[grader_cell(replace(w, points=2.5), "toy_vae", [])]))
+    assert "2.5 points" in two
+
+
+def test_pages_load_mathjax_from_the_server_and_show_no_badge_image(course: Course) -> None:
+    """nbconvert's pages (guides, own runs, feedback, the formgrader's) load MathJax from the
+    Jupyter server that serves them (jupyter_server_mathjax), the CDN only as a fallback; the
+    Colab badge is text, not an image from colab.research.google.com."""
+    import importlib.util
+
+    from autograder.pipeline.setup_cell import offline_badges
+
+    page = write_guide(course, "toy_vae").read_text()
+    assert "/static/jupyter_server_mathjax/MathJax.js" in page and 'data-vaecourse-mathjax="local-first"' in page
+    assert importlib.util.find_spec("jupyter_server_mathjax") is not None
+    config = handgrade.formgrader_config(course, port=9999, token="t", open_browser=False)
+    assert config.ServerApp.jpserver_extensions["jupyter_server_mathjax"] is True
+    badge = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+             "(https://colab.research.google.com/github/o/r/blob/t/notebooks/a/a.ipynb)")  # fmt: skip
+    assert offline_badges(badge) == "[Open In Colab](https://colab.research.google.com/github/o/r/blob/t/notebooks/a/a.ipynb)"
+    nb = ada_notebook(course)
+    nb.cells[0].source += "\n\n" + badge
+    path = _autograded(course, ADA, nb)
+    annotate(course, "toy_vae", ADA)
+    text = path.read_text() + (path.parent / f"toy_vae{OWN_RUN_SUFFIX}").read_text()
+    assert "colab-badge.svg" not in text
+
+
+def test_a_flagged_submission_gets_a_box_naming_every_flag(course: Course) -> None:
+    from autograder.pipeline.scan import read_flags, record_flags
+
+    flags = ["uses the IPython shell (cell 3: 'get_ipython()'; cell 5: 'x'; cell 7: 'y'; also cells 9, 11)"]
+    record_flags(course, "toy_vae", {ADA: flags, "clean": []})
+    assert read_flags(course) == {"toy_vae": {ADA: flags}}
+    path = _autograded(course, ADA, ada_notebook(course))
+    annotate(course, "toy_vae", ADA)
+    annotate(course, "toy_vae", ADA)  # twice: one box
+    boxes = [c for c in nbformat.read(path, as_version=4).cells if "flagged by the collect scan" in c.source]
+    assert len(boxes) == 1 and "also cells 9, 11" in boxes[0].source and is_grader_only(boxes[0])

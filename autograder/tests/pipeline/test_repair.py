@@ -138,3 +138,34 @@ def test_nbformat3_is_converted(toy) -> None:
     out, report = repair(old, releases["toy_vae"], reference)
     assert report.status == "repaired" and "nbformat 3" in report.notes[0]
     assert _answers(out) == _answers(nb)
+
+
+def test_a_republished_install_block_is_no_repair(toy) -> None:
+    """After a re-publish (new tag in course.toml) the release's setup cell installs from
+    another URL; a submission made from the previous release is intact, not "repaired"."""
+    from dataclasses import replace
+
+    from autograder.course import CourseConfig
+    from autograder.pipeline.setup_cell import install_block, setup_cell_index
+
+    releases, spec, reference = toy
+    old_term, new_term = CourseConfig(ref="v2026.09"), replace(CourseConfig(), ref="v2026.12")
+    release = copy.deepcopy(releases["toy_vae"])
+    i = setup_cell_index(release)
+    body = release.cells[i].source
+    release.cells[i].source = install_block(new_term, "1.0") + "\n" + body
+    submission = copy.deepcopy(release)
+    submission.cells[i].source = install_block(old_term, "0.9") + "\n" + body
+    out, report = repair(_raw(submission), release, reference)
+    assert report.status == "ok", report.notes
+    assert out.cells[i].source == release.cells[i].source  # the release's block is what runs
+    # the same file re-saved without nbgrader metadata: found by its text all the same
+    data = json.loads(_raw(submission))
+    for cell in data["cells"]:
+        cell["metadata"] = {}
+    out, report = repair(json.dumps(data).encode(), release, reference)
+    assert not any("had been edited" in n or "missing" in n for n in report.notes), report.notes
+    # an edit outside the block is still an edit
+    submission.cells[i].source = install_block(old_term, "0.9") + "\n" + body + "\nchecks = None"
+    out, report = repair(_raw(submission), release, reference)
+    assert report.status == "repaired" and any("'setup' had been edited" in n for n in report.notes)

@@ -46,11 +46,22 @@ def test_honest_code_and_release_text_are_not_flagged() -> None:
     assert scan_notebook(release_copy, release_copy) == []
 
 
-def test_markdown_is_not_scanned_and_each_label_once() -> None:
+def test_markdown_is_not_scanned_and_each_label_once_naming_every_cell() -> None:
     nb = new_notebook(cells=[new_markdown_cell("I could call os._exit(0) here"),
                              new_code_cell("os._exit(0)"), new_code_cell("os.kill(1, 9)")])  # fmt: skip
     found = scan_notebook(nb, RELEASE)
-    assert len(found) == 1 and "cell 1" in found[0]
+    assert len(found) == 1 and "cell 1: 'os._exit(0)'" in found[0] and "cell 2: 'os.kill(1, 9)'" in found[0]
+    assert "cell 0" not in found[0]
+
+
+def test_nineteen_offending_cells_are_all_named() -> None:
+    """A flag names every offending cell (issue 24: only the first of 19 was named)."""
+    nb = new_notebook(cells=[new_code_cell(f"x{i} = 1\nget_ipython().run_line_magic('time', '')") for i in range(19)])
+    (flag,) = [f for f in scan_notebook(nb, RELEASE) if "IPython shell" in f]
+    assert flag.count("get_ipython") == 3  # the first three quoted
+    named = {int(n) for n in __import__("re").findall(r"cells? (\d+)", flag)}
+    named |= {int(n) for n in flag.split("also cells ")[1].rstrip(")").split(", ")}
+    assert named == set(range(19))
 
 
 def test_every_pattern_has_a_label() -> None:

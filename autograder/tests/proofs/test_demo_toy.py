@@ -147,6 +147,26 @@ def test_suspicious_code_is_flagged(toy_demo) -> None:
     assert flags[_student_id(toy_demo, "Reference")] == []
 
 
+def test_flags_reach_the_formgraders_flagged_column_and_name_every_cell(toy_demo) -> None:
+    """The gradebook rows the formgrader's submissions list reads carry the scan's flag, and
+    the autograded notebook opens with a graders-only box naming each flag's cells."""
+    from nbgrader.api import Gradebook
+
+    flags = toy_demo.run.collect.flags["toy_vae"]
+    with Gradebook(toy_demo.work.db_url, toy_demo.work.course_id) as gb:
+        rows = {r["student"]: r for r in gb.notebook_submission_dicts("toy_vae", "toy_vae")}
+    flagged = {s for s, f in flags.items() if f}
+    assert len(flagged) >= 4
+    assert {s for s, r in rows.items() if r["flagged"]} == flagged & set(rows)
+    sid = _student_id(toy_demo, "Monkeypatch")
+    nb = nbformat.read(toy_demo.work.autograded / sid / "toy_vae" / "toy_vae.ipynb", as_version=4)
+    box = next(c for c in nb.cells[:3] if "flagged by the collect scan" in c.source)
+    for flag in flags[sid]:
+        assert __import__("html").escape(flag) in box.source
+    html = (toy_demo.work.feedback / sid / "toy_vae" / "toy_vae.html").read_text()
+    assert "flagged by the collect scan" not in html  # graders only
+
+
 def test_demo_table_lists_every_student(toy_demo) -> None:
     for s in toy_demo.students:
         assert f"{s.label} ({s.student_id})" in toy_demo.table
