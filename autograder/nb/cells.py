@@ -107,3 +107,32 @@ def defined_names(source: str) -> set[str]:
     except SyntaxError:
         return {n.lower() for n in set(_DEF.findall(source)) | set(_ASSIGN.findall(source))}
     return {name.lower() for _, name in definitions(source)}
+
+
+def fill_in_target(source: str, gid: str) -> dict | None:
+    """What a code fill-in defines that another answer could stand in for: ``{"target": name,
+    "kind": "function" | "class" | "method", "method": name (a method's), "header": the
+    parameters as written}``. The function or class named like the grade id, else the method
+    ``<class>_<method>`` names (``sampling_call``: ``Sampling.call``), else the cell's one
+    function; None for a cell that defines none (a training cell, an answer variable)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+    for node in defs:
+        if node.name.lower() == gid.lower():
+            if isinstance(node, ast.ClassDef):
+                return {"target": node.name, "kind": "class", "header": "*args, **kwargs"}
+            return {"target": node.name, "kind": "function", "header": ast.unparse(node.args)}
+    for node in defs:
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and gid.lower() == f"{node.name}_{item.name}".lower():
+                    args = ast.unparse(item.args).split(",", 1)
+                    header = args[1].strip() if len(args) > 1 else ""
+                    return {"target": node.name, "method": item.name, "kind": "method", "header": header}
+    functions = [n for n in defs if isinstance(n, ast.FunctionDef)]
+    if len(functions) == 1:
+        return {"target": functions[0].name, "kind": "function", "header": ast.unparse(functions[0].args)}
+    return None

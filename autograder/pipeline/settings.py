@@ -183,6 +183,11 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
 
         src = grading_build(course, assignment) / "src"
         build = src if src.is_dir() else None
+    if assignment is not None and course.source_notebook(assignment).is_file():
+        from .diagnose import plans
+
+        # a failed test of a function fill-in is diagnosed against the catalogue of mistakes
+        c.GuardedExecute.diagnoses = plans(course, assignment)
     c.SandboxKernelManager.kernel_env = kernel_env(build)
     c.SandboxKernelManager.ipython_config = list(GRADING_IPYTHON_CONFIG)
     c.SandboxKernelManager.extra_reads = kernel_reads() + ([str(build)] if build else [])

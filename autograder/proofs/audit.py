@@ -32,7 +32,14 @@ from pathlib import Path
 import nbformat
 
 from ..course import KERNEL_ENV, Course
-from ..nb.cells import grade_id, is_code_fill_in, is_solution, is_test_cell, strip_markers
+from ..nb.cells import (
+    fill_in_target,
+    grade_id,
+    is_code_fill_in,
+    is_solution,
+    is_test_cell,
+    strip_markers,
+)
 from ..nb.spec import AssignmentSpec
 from ..pipeline.student_build import build_for, stripped_for
 
@@ -107,36 +114,16 @@ def fill_in_targets(nb: nbformat.NotebookNode) -> tuple[dict[str, dict], dict[st
         if not tests:
             continue
         try:
-            tree = ast.parse(strip_markers(cell.source))
+            ast.parse(strip_markers(cell.source))
         except SyntaxError:
             skipped[gid] = "its reference does not parse"
             continue
-        found = _target(tree, gid)
+        found = fill_in_target(strip_markers(cell.source), gid)
         if found is None:
             skipped[gid] = "defines no function or class to substitute (a training cell or an answer variable)"
             continue
         targets[gid] = {**found, "tests": tests}
     return targets, skipped
-
-
-def _target(tree: ast.Module, gid: str) -> dict | None:
-    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
-    for node in defs:
-        if node.name.lower() == gid.lower():
-            if isinstance(node, ast.ClassDef):
-                return {"target": node.name, "kind": "class", "header": "*args, **kwargs"}
-            return {"target": node.name, "kind": "function", "header": ast.unparse(node.args)}
-    for node in defs:
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and gid.lower() == f"{node.name}_{item.name}".lower():
-                    args = ast.unparse(item.args).split(",", 1)
-                    header = args[1].strip() if len(args) > 1 else ""
-                    return {"target": node.name, "method": item.name, "kind": "method", "header": header}
-    functions = [n for n in defs if isinstance(n, ast.FunctionDef)]
-    if len(functions) == 1:
-        return {"target": functions[0].name, "kind": "function", "header": ast.unparse(functions[0].args)}
-    return None
 
 
 def visible_functions(course: Course) -> list[dict]:

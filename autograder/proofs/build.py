@@ -14,7 +14,6 @@ helpers package) is built here and checked by :mod:`autograder.proofs.verify`.
 from __future__ import annotations
 
 import copy
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +22,8 @@ from nbformat import NotebookNode
 
 from ..course import Course
 from ..nb.cells import grade_id, is_solution
+from ..nb.sample import Sample, load_samples_file
 from ..nb.spec import AssignmentSpec
-from .sample import Sample
 
 
 def read_spec(course: Course, assignment: str) -> AssignmentSpec:
@@ -55,21 +54,7 @@ def check_sample(spec: AssignmentSpec, sample: Sample) -> None:
 
 def load_samples(course: Course, assignment: str) -> list[Sample]:
     """The assignment's ``SAMPLES`` (empty when it has no ``samples.py`` yet), validated."""
-    path = course.samples / assignment / "samples.py"
-    if not path.is_file():
-        return []
-    spec = importlib.util.spec_from_file_location(f"_samples_{assignment}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    samples = list(getattr(module, "SAMPLES", []))
-    for sample in samples:
-        if not isinstance(sample, Sample):
-            raise TypeError(f"{path}: SAMPLES holds a {type(sample).__name__}, not a Sample")
-    names = [s.name for s in samples]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise ValueError(f"{path}: duplicate sample names {sorted(duplicates)}")
+    samples = load_samples_file(course.samples / assignment / "samples.py", assignment)
     info = read_spec(course, assignment)
     for sample in samples:
         check_sample(info, sample)

@@ -166,3 +166,35 @@ def format_demo(result: DemoResult) -> str:
         lines.append(f"({waiting} written answers are left for hand grading, as in a real class: "
                      "grades.csv and feedback count them as zero until graded in the formgrader)")
     return "\n".join(lines)
+
+
+def undiagnosed(result: DemoResult) -> list[str]:
+    """The demo's catalogued mistakes whose feedback does not name them: for every sample of
+    kind "mistake" that answers a function fill-in (the kind the grader diagnoses: no class,
+    training cell or answer variable), its feedback must carry the sample's description
+    (:mod:`autograder.pipeline.diagnose`). One entry per sample missed."""
+    import html as html_module
+    import re
+
+    from ..nb.cells import fill_in_target
+    from .build import load_samples
+
+    catalogue = {a: {s.name: s for s in load_samples(result.work, a)} for a in {o.case.assignment for o in result.outcomes}}
+    missed = []
+    for student in result.students:
+        for case in student.cases:
+            if case.kind not in ("mistake", "mixed"):
+                continue
+            path = result.work.feedback / student.student_id / case.assignment / f"{case.assignment}.html"
+            text = html_module.unescape(re.sub(r"<[^>]+>", "", path.read_text())) if path.is_file() else ""
+            text = " ".join(text.split())
+            spec = read_spec(result.work, case.assignment)
+            for name in case.description.split(" + "):
+                sample = catalogue[case.assignment].get(name)
+                if sample is None or sample.kind != "mistake":
+                    continue
+                diagnosable = [g for g in sample.answers if spec.is_code(g) and (t := fill_in_target(
+                    spec.reference_source(g), g)) is not None and t["kind"] == "function" and spec.owned.get(g)]
+                if diagnosable and " ".join(sample.description.split()) not in text:
+                    missed.append(f"{case.assignment}/{name} ({student.label}): {sample.description!r} not in its feedback")
+    return missed

@@ -110,6 +110,9 @@ class GuardedExecute(Execute):
     notebook_budget = Integer(900, help="Seconds of grading per notebook in all.").tag(config=True)
     check_tests_ran = Bool(True, help="Verify with a sentinel that each test cell ran.").tag(config=True)
 
+    diagnoses = Dict(help="{test grade id: {'setup': expression, 'probe': expression}}: evaluated in the "
+                     "kernel before that test and after it failed; the probe's value is a dict whose "
+                     "'message' goes under the test and the rest into the report (cells[].diagnosis)").tag(config=True)  # fmt: skip
     preload_groups = Dict(PRELOAD_GROUPS, help="{module a notebook imports: modules its kernel's zygote "
                           "imports ahead of time}, besides the kernel manager's base_preload.").tag(config=True)  # fmt: skip
 
@@ -134,6 +137,7 @@ class GuardedExecute(Execute):
         self._started = monotonic()
         self._startup: float | None = None
         self._timings: list[dict[str, Any]] = []
+        self._diagnosed: dict[int, Any] = {}
         self._peak_mb = 0.0
         try:
             return super().preprocess(nb, resources, km)
@@ -161,6 +165,8 @@ class GuardedExecute(Execute):
             "wall": round(monotonic() - wall0, 3),
             "cpu": None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3),
         })  # fmt: skip
+        if index in self._diagnosed:
+            self._timings[-1]["diagnosis"] = self._diagnosed[index]
 
     def _event(self, index: int, cell: NotebookNode, kind: str, detail: str = "") -> None:
         self._events.append({"cell": index, "grade_id": grade_id(cell) or "", "kind": kind, "detail": detail})
@@ -200,6 +206,9 @@ class GuardedExecute(Execute):
         self._truncated = False
         source = cell.source
         sentinel = None
+        plan = self.diagnoses.get(grade_id(cell) or "") if is_test_cell(cell) else None
+        if plan:
+            self._probe(plan["setup"])
         if self.check_tests_ran and is_test_cell(cell):
             sentinel = (f"_vaecourse_ran_{secrets.token_hex(8)}", secrets.token_hex(16))
             cell.source = with_sentinel(source, f"{sentinel[0]} = {sentinel[1]!r}")
@@ -232,7 +241,26 @@ class GuardedExecute(Execute):
                 self._event(index, cell, "test-not-run")
         if self._truncated:
             self._event(index, cell, "output-truncated")
+        if plan and not self._timed_out and any(o.output_type == "error" for o in cell.outputs):
+            self._diagnose(cell, index, plan["probe"])
         return cell
+
+    def _diagnose(self, cell: NotebookNode, index: int, probe: str) -> None:
+        """After a failed test: the probe's message under the test, its verdict for the report."""
+        import ast as _ast
+
+        value = self._probe(probe, timeout=min(30.0, float(self._get_timeout(cell) or 30)))
+        try:
+            verdict = _ast.literal_eval(value) if value else None
+        except (ValueError, SyntaxError):
+            verdict = None
+        if not isinstance(verdict, dict) or not verdict.get("message"):
+            return
+        cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=f"\n{verdict['message']}\n"))
+        if verdict.get("status") == "mistake":
+            self._diagnosed[index] = {"mistake": verdict.get("mistake"), "description": verdict.get("description")}
+        else:
+            self._diagnosed[index] = str(verdict["message"])
 
     def on_cell_executed(self, **kwargs: Any) -> None:
         """Record the reply; any status but ``ok`` must leave an error in the cell."""

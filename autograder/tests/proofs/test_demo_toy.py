@@ -139,6 +139,18 @@ def test_no_feedback_shows_hidden_test_code_or_grader_paths(toy_demo) -> None:
     assert "vaecourse/checks.py" in pack  # the public package's frame, its path cut to the package
 
 
+def test_feedback_names_each_catalogued_mistake(toy_demo) -> None:
+    """Issue 24: the feedback of every mistake sample of a function fill-in names the mistake in
+    the catalogue's words; where nothing matches (a class, an answer variable) none is claimed."""
+    from autograder.proofs.demo import undiagnosed
+
+    assert undiagnosed(toy_demo) == []
+    pack = (toy_demo.work.feedback / _student_id(toy_demo, "Pack2") / "toy_vae" / "toy_vae.html").read_text()
+    assert "behaves like one that" in pack
+    reference = (toy_demo.work.feedback / _student_id(toy_demo, "Reference") / "toy_vae" / "toy_vae.html").read_text()
+    assert "Diagnosis" not in reference
+
+
 def test_suspicious_code_is_flagged(toy_demo) -> None:
     flags = toy_demo.run.collect.flags["toy_vae"]
     for label, words in (("Monkeypatch", "monkeypatches"), ("CustomExc", "changes how cells run"),

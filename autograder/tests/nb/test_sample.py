@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.proofs.sample import Sample, function_cell
+from autograder.nb.sample import Sample, function_cell
 
 
 def test_a_valid_sample_keeps_its_fails_frozen() -> None:
