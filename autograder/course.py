@@ -121,6 +121,9 @@ class CourseConfig:
     #: but not towards the points possible (Canvas: 0 points possible; generic: not in the
     #: denominator of ``percent``)
     extra_credit: frozenset[str] = frozenset()
+    #: the largest upload the course site takes (``[submissions] max_megabytes``), checked by
+    #: every notebook's pre-submission cell and reported by collect
+    max_megabytes: float = 25.0
     path: Path | None = None
 
     @property
@@ -199,6 +202,9 @@ class CourseConfig:
                 raise CourseConfigError(f"{where}: extra_credit of {aid} must be true or false, not {flag!r}")
             if flag:
                 extra.add(aid)
+        size = subs.get("max_megabytes", default.max_megabytes)
+        if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
+            raise CourseConfigError(f"{where}: [submissions] max_megabytes must be a positive number, not {size!r}")
         for key in ("repository", "ref"):
             if not str(pkg.get(key, getattr(default, key))).strip():
                 raise CourseConfigError(f"{where}: [student_package] {key} is empty")
@@ -214,6 +220,7 @@ class CourseConfig:
             due=due or {a: None for a in ASSIGNMENTS},
             lms_columns=lms_columns,
             extra_credit=frozenset(extra),
+            max_megabytes=float(size),
             path=path,
         )
 

@@ -223,6 +223,10 @@ def repair_all(course: Course, assignment: str) -> tuple[dict[str, RepairReport]
         if not original.is_file():
             continue
         notebook, rep = repair(original.read_bytes(), release, reference, others)
+        size = original.stat().st_size
+        if size > course.config.max_megabytes * 1e6:  # graded all the same; the site may refuse it
+            rep.notes.append(f"the file is {size / 1e6:.1f} MB, more than the course site's "
+                             f"{course.config.max_megabytes:g} MB ([submissions] max_megabytes)")  # fmt: skip
         repairs[student] = rep
         if rep.status == "rejected":  # nothing to run: zero through the gradebook
             submitted.unlink(missing_ok=True)

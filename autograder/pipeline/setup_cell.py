@@ -113,7 +113,8 @@ def setup_cell_index(nb: NotebookNode) -> int | None:
 
 def apply_course_config(nb: NotebookNode, config: CourseConfig, assignment: str,
                         version: str | None = None) -> list[str]:  # fmt: skip
-    """Write the badge and the install block of ``nb`` from ``config`` in place; what changed.
+    """Write the badge, the install block and the last cell's pre-submission check
+    (:mod:`~autograder.pipeline.submission_cell`) of ``nb`` from ``config`` in place; what changed.
 
     Raises:
         ValueError: when the notebook has no setup cell or no Colab badge.
@@ -145,7 +146,9 @@ def apply_course_config(nb: NotebookNode, config: CourseConfig, assignment: str,
             changed.append("badge")
     if not badges:
         raise ValueError(f"{assignment}: no 'Open in Colab' badge in a markdown cell")
-    return changed
+    from .submission_cell import apply_submission_cell
+
+    return changed + apply_submission_cell(nb, config, assignment)
 
 
 def setup_block_of(nb: NotebookNode) -> str | None:

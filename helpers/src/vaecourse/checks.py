@@ -126,7 +126,11 @@ def _watch_frameworks() -> None:
 
 
 def refresh_snapshot() -> None:
-    """Record the frameworks' functions once they are imported (locked setup cell)."""
+    """Record the frameworks' functions once they are imported (locked setup cell), and start
+    the log of the cells that run, for the notebook's last cell (:mod:`vaecourse.submission`)."""
+    from . import submission
+
+    submission.start()
     _watch_frameworks()
 
 
