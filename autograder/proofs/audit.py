@@ -13,8 +13,8 @@ passes all the fill-in's tests (hidden ones included) *solves* it; one that pass
 listed as *partial*. Two controls per fill-in keep the audit honest: a copy of the reference
 answer must pass every test and the release's stub none.
 
-``python -m autograder audit [A ...]`` prints the table; CI runs it (``tests/test_answer_audit.py``)
-and fails on any solving candidate.
+``python -m autograder audit [A ...]`` prints the table; CI runs it
+(``autograder/tests/proofs/test_audit.py``) and fails on any solving candidate.
 """
 
 from __future__ import annotations
@@ -164,9 +164,10 @@ def notebook_cells(nb: nbformat.NotebookNode) -> list[dict]:
     return cells
 
 
-def audit(course: Course, assignment: str, work: Path | None = None,
-          only: list[str] | None = None) -> AuditReport:  # fmt: skip
-    """Audit one assignment (``only``: just these fill-ins) against the build its students have."""
+def audit(course: Course, assignment: str, work: Path | None = None, only: list[str] | None = None,
+          strip: set[str] | None = None) -> AuditReport:  # fmt: skip
+    """Audit one assignment (``only``: just these fill-ins) against the build its students have
+    (``strip``: the blocks to strip instead, e.g. none, to see that the audit finds answers)."""
     course.require(assignment)
     nb = nbformat.read(course.source_notebook(assignment), as_version=4)
     targets, skipped = fill_in_targets(nb)
@@ -174,7 +175,8 @@ def audit(course: Course, assignment: str, work: Path | None = None,
         targets = {g: t for g, t in targets.items() if g in only}
     with tempfile.TemporaryDirectory(prefix="vaecourse-audit-") as scratch:
         base = Path(work or scratch)
-        build, _ = build_for(course, base / "build", stripped_for(course, assignment), grader=True)
+        hidden = stripped_for(course, assignment) if strip is None else strip
+        build, _ = build_for(course, base / "build", hidden, grader=True)
         home = base / "home"
         home.mkdir(parents=True, exist_ok=True)
         job = {"cells": notebook_cells(nb), "fill_ins": targets, "visible": visible_functions(course),
