@@ -11,15 +11,16 @@ import pytest
 
 from autograder.course import Course
 from autograder.pipeline.publish import publish
-from autograder.pipeline.student_build import BEGIN, END, fill_in_owners
+from autograder.pipeline.student_build import BEGIN, END, block_assignments, prerequisites
 
 COURSE = Course.default()
-MARKERS = re.compile(r"^\s*(### (BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)|# (BEGIN|END) FILL-IN \S+\s*$)", re.M)
+MARKERS = re.compile(r"^\s*(### (BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)|# (BEGIN|END) (FILL-IN|ANSWER) \S+)", re.M)
 
 
 def _secret_lines(assignments: list[str]) -> tuple[set[str], set[str]]:
-    """(secret lines of the sources of ``assignments`` and of the package's fill-in bodies,
-    public lines: outside any marker, in the sources and in the package)."""
+    """(secret lines of the sources of ``assignments`` and of the package's fill-in and answer
+    bodies of those assignments, public lines: outside any marker, in the sources and in the
+    package)."""
     secret: set[str] = set()
     public: set[str] = set()
     for a in COURSE.assignments():
@@ -36,7 +37,7 @@ def _secret_lines(assignments: list[str]) -> tuple[set[str], set[str]]:
                     secret.add(text)
                 elif not inside and not answer:
                     public.add(text)
-    owners = fill_in_owners(COURSE)
+    owners = block_assignments(COURSE)
     for path in (COURSE.root / "helpers" / "src").rglob("*.py"):
         inside = None
         for line in path.read_text().splitlines():
@@ -44,7 +45,7 @@ def _secret_lines(assignments: list[str]) -> tuple[set[str], set[str]]:
                 inside = m["name"]
             elif END.match(line):
                 inside = None
-            elif inside is not None and owners[inside] in assignments:
+            elif inside is not None and owners[inside] & set(assignments):
                 secret.add(line.strip())
             elif inside is None:
                 public.add(line.strip())
@@ -64,15 +65,21 @@ def test_the_tree_holds_only_releases_build_and_readme(term_start) -> None:
     assert sorted(p.name for p in out.iterdir()) == [".git", "README.md", "helpers", "notebooks"]
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     notebooks = {f for f in files if f.startswith("notebooks/")}
-    assert notebooks == {f"notebooks/{a}/{a}.ipynb" for a in COURSE.assignments()}
+    # at the start of the term only the notebooks that build on no answer still hidden
+    ready = [a for a in COURSE.assignments() if not prerequisites(COURSE, a)]
+    assert notebooks == {f"notebooks/{a}/{a}.ipynb" for a in ready} and ready
+    assert term_start.waiting == [a for a in COURSE.assignments() if a not in ready]
     for f in files - notebooks - {"README.md"}:
         assert f.startswith("helpers/") and "egg-info" not in f and "__pycache__" not in f, f
+        assert "/testkit/" not in f, f  # the graders' test kit is never published
     assert not any(p.suffix == ".ipynb" for p in (out / "helpers").rglob("*"))
     assert term_start.kept == [] and term_start.version and term_start.ref == COURSE.config.ref
     readme = (out / "README.md").read_text()
     assert COURSE.config.ref in readme and term_start.version in readme
-    for a in COURSE.assignments():
+    for a in ready:
         assert f"/blob/{COURSE.config.ref}/notebooks/{a}/{a}.ipynb" in readme
+    for a in term_start.waiting:
+        assert f"| `{a}` |" in readme and "published after" in readme
 
 
 def test_no_solution_hidden_test_rubric_or_fill_in_body_is_published(term_start) -> None:
@@ -106,6 +113,7 @@ def test_after_a_due_date_its_fill_ins_come_back(tmp_path: Path, monkeypatch: py
     assert due is not None
     done = publish(COURSE, tmp_path / "p", when=due + timedelta(minutes=1))
     assert done.kept == ["mnist_vae"]
+    assert "cifar10_vae" not in done.waiting  # it builds on MNIST's answers: published now
     assert "compute_loss" not in done.stripped and "bits_per_dim" in done.stripped
     losses = (done.out / "helpers/src/vaecourse/tf/losses.py").read_text()
     metrics = (done.out / "helpers/src/vaecourse/tf/metrics.py").read_text()

@@ -88,6 +88,7 @@ def test_every_fill_in_belongs_to_one_assignment_and_builds_strip_later_ones(tmp
     from autograder.course import Course
     from autograder.pipeline.settings import apply_settings
     from autograder.pipeline.student_build import (
+        block_assignments,
         build_for,
         fill_in_api,
         fill_in_owners,
@@ -105,7 +106,10 @@ def test_every_fill_in_belongs_to_one_assignment_and_builds_strip_later_ones(tmp
     # grading cifar10_vae: MNIST's answers are the students' (kept), CIFAR-10's and later ones stripped
     strip = stripped_for(course, "cifar10_vae")
     assert "bits_per_dim" in strip and "mmd" in strip and "compute_loss" not in strip
-    assert stripped_for(course, None) == set(owners)
+    assert stripped_for(course, None) == set(block_assignments(course)) >= set(owners)
+    # an answer block is stripped while any assignment it answers is open
+    assert block_assignments(course)["kl_theory/kl_to_standard_normal"] == {"kl_theory", "mnist_vae"}
+    assert "kl_theory/kl_to_standard_normal" in stripped_for(course, "celeba_vae")
     assert {"compute_loss", "Sampling", "train_step"} <= fill_in_api(course, "mnist_vae")
     assert fill_in_api(course, "cifar10_vae") == {"bits_per_dim"}
     # due dates: nothing is past due before the first one, everything after the last
@@ -122,7 +126,8 @@ def test_every_fill_in_belongs_to_one_assignment_and_builds_strip_later_ones(tmp
     assert src == grading_build(course, "cifar10_vae") / "src"
     metrics = (src / "vaecourse" / "tf" / "metrics.py").read_text()
     losses = (src / "vaecourse" / "tf" / "losses.py").read_text()
-    assert 'raise NotImplementedError("bits_per_dim' in metrics and "NotImplementedError" not in losses
+    assert 'raise NotImplementedError("bits_per_dim' in metrics and 'NotImplementedError("compute_loss' not in losses
+    assert 'NotImplementedError("kl_to_standard_normal' in losses  # the theory notebook's, still open
     code = ("import importlib.metadata, vaecourse; from vaecourse.tf import metrics\n"
             "print(vaecourse.__file__); print(importlib.metadata.version('vaecourse'))\n"
             "try:\n    metrics.bits_per_dim(1.0, (2, 2, 3))\nexcept NotImplementedError:\n    print('stripped')\n")
