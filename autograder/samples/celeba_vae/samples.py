@@ -323,7 +323,7 @@ SAMPLES = [
     Sample("bugs_misses_eval_sampling", "mistake",
            "misses that forward samples z in eval mode too (also the key of the version whose C was about "
            "reparameterize's hidden body)", bugs(BUGS_KEY - {"C"}), {BUGS_MODEL}),
-    Sample("bugs_decoder_tanh", "mistake", "believes the decoder should not end in tanh",
+    Sample("bugs_mu_nonnegative", "mistake", "believes the ReLU before fc1 makes mu non-negative",
            bugs(BUGS_KEY | {"G"}), {BUGS_MODEL}),
     Sample("bugs_summed_error", "mistake", "believes summing the squared error is a bug",
            bugs(BUGS_KEY | {"I"}), {BUGS_TRAINING}),
