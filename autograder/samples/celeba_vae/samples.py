@@ -4,9 +4,14 @@ Each sample replaces some solution cells (by grade_id) of the release notebook; 
 get the reference code. ``fails`` lists the grade cells that must lose all their points.
 Several mistakes are the original assignment's own bugs (issue 5): the decoder's
 ``OrderedDict`` with a repeated key, ``nn.ReLU(0.2)``. The question samples include the
-original's own answer keys (its Q1 counted the mis-worded statement D true, its Q2 the
-claim that inference is always intractable) and the previous version's key of the code
-review, which described other code than the original's (issue 14).
+answers the original's options lead to (it printed no key: for Q1 the only option with A, B
+and C is "A, B, C and D", which counts the mis-worded D true; for Q2 it asked TRUE or FALSE
+for the whole sentence, "always intractable" included) and the earlier keys of the code review
+(one described other code than the original's, issue 14; one had a statement C about the
+body of ``reparameterize``, which is hidden from students while the assignment is open,
+issue 22). The cheats of issue 22 (an answer that calls the original's ``reparameterize`` or
+loss, the package's removed ``kl_divergence`` or the package's own fill-in) lose their points:
+grading uses the package students had, where those bodies raise ``NotImplementedError``.
 """
 
 from autograder.proofs.sample import Sample
@@ -20,7 +25,7 @@ LOSS_REC, LOSS_KL = "test_loss_function_reconstruction", "test_loss_function_kl"
 STEP = "test_train_step"
 Q1, Q2, Q3, Q4 = "test_answer_q1", "test_answer_q2", "test_answer_q3", "test_answer_q4"
 BUGS_MODEL, BUGS_TRAINING = "test_answer_bugs_model", "test_answer_bugs_training"
-BUGS_KEY = {"A", "B", "E", "F", "H", "K", "L", "M"}
+BUGS_KEY = {"A", "B", "C", "E", "F", "H", "K", "L", "M"}
 
 
 def bugs(letters: set[str]) -> dict[str, str]:
@@ -146,6 +151,8 @@ SAMPLES = [
     Sample("decoder_kernel_3", "mistake",
            "3x3 transposed convolutions (output_padding=1 keeps the shapes right)",
            {"Decoder": decoder(layers(conv="3, stride=2, padding=1, output_padding=1"))}, {DEC_LAYERS}),
+    Sample("decoder_default_latent_128", "mistake", "a default latent_dim of 128 instead of 512",
+           {"Decoder": decoder(layers()).replace("latent_dim: int = 512", "latent_dim: int = 128")}, {DEC_SHAPE}),
     Sample("decoder_ordered_dict", "alternative", "an OrderedDict with distinct keys",
            {"Decoder": decoder(ORDERED_DECODER, "from collections import OrderedDict\n\n")}),
     Sample("decoder_view_no_bias_inplace", "alternative",
@@ -174,6 +181,16 @@ SAMPLES = [
            {"reparameterize": reparameterize(
                "std = torch.exp(0.5 * logvar).detach()\nreturn mu + torch.randn_like(std) * std")},
            {REP_GRAD}),
+    Sample("reparameterize_calls_original", "mistake",
+           "calls the original's OriginalVAE.reparameterize (hidden from students: NotImplementedError)",
+           {"reparameterize": reparameterize("return original.OriginalVAE.reparameterize(None, mu, logvar)")},
+           {REP_SHAPE, REP_STATS, REP_GRAD}),
+    Sample("reparameterize_imports_package", "mistake",
+           "imports the package's reparameterize (stripped from the students' build)",
+           {"reparameterize": reparameterize(
+               "from vaecourse.torch.models import reparameterize as package_version\n"
+               "return package_version(mu, logvar)")},
+           {REP_SHAPE, REP_STATS, REP_GRAD}),
     Sample("distributions_rsample", "alternative", "torch.distributions.Normal(...).rsample()",
            {"reparameterize": reparameterize(
                "return torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample()")}),
@@ -208,6 +225,27 @@ SAMPLES = [
     Sample("divided_by_batch", "mistake", "divides the loss by the batch size",
            {"loss_function": loss_function(MSE_SUM + KL_SUM + "return (mse + kl_weight * kl) / x.shape[0]")},
            {LOSS_REC, LOSS_KL}),
+    Sample("kl_weight_default_half", "mistake", "a default kl_weight of 0.5 instead of 1",
+           {"loss_function": loss_function(MSE_SUM + KL_SUM + "return mse + kl_weight * kl").replace(
+               "kl_weight=1.0", "kl_weight=0.5")}, {LOSS_KL}),
+    Sample("loss_calls_original", "mistake",
+           "builds the loss from the original's loss_function (hidden from students: NotImplementedError)",
+           {"loss_function": loss_function(
+               "zeros = torch.zeros_like(mu)\n"
+               "reconstruction = original.loss_function(recon_x, x, zeros, zeros)\n"
+               "kl = original.loss_function(x, x, mu, logvar)\n"
+               "return reconstruction + kl_weight * kl")}, {LOSS_REC, LOSS_KL}),
+    Sample("loss_uses_package_kl", "mistake",
+           "imports vaecourse.torch.losses.kl_divergence (removed from the package)",
+           {"loss_function": loss_function(
+               "from vaecourse.torch.losses import kl_divergence\n"
+               "return F.mse_loss(recon_x, x, reduction='sum') + kl_weight * kl_divergence(mu, logvar).sum()")},
+           {LOSS_REC, LOSS_KL}),
+    Sample("loss_imports_package", "mistake",
+           "imports the package's loss_function (stripped from the students' build)",
+           {"loss_function": loss_function(
+               "from vaecourse.torch.losses import loss_function as package_version\n"
+               "return package_version(recon_x, x, mu, logvar, kl_weight)")}, {LOSS_REC, LOSS_KL}),
     Sample("manual_sums", "alternative", "both terms written out with .sum()",
            {"loss_function": loss_function(
                "return ((recon_x - x) ** 2).sum() + kl_weight * (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum())")}),
@@ -242,6 +280,11 @@ SAMPLES = [
            {"train_step": train_step(
                "optimizer.zero_grad()\nrecon, mu, logvar = model(x)\nloss_fn(recon, x, mu, logvar).backward()\n"
                "optimizer.step()\nrecon, mu, logvar = model(x)\nreturn loss_fn(recon, x, mu, logvar)")}, {STEP}),
+    Sample("train_step_imports_package", "mistake",
+           "imports the package's train_step (stripped from the students' build)",
+           {"train_step": train_step(
+               "from vaecourse.torch.training import train_step as package_version\n"
+               "return package_version(model, x, optimizer, loss_fn)")}, {STEP}),
     Sample("zero_grad_at_the_end", "alternative", "clears the gradients after the step; returns a float",
            {"train_step": train_step(
                "recon, mu, logvar = model(x)\nloss = loss_fn(recon, x, mu, logvar)\nloss.backward()\n"
@@ -251,14 +294,15 @@ SAMPLES = [
                "model.zero_grad(set_to_none=False)\noutputs = model(x)\nloss = loss_fn(outputs[0], x, *outputs[1:])\n"
                "loss.backward()\noptimizer.step()\nreturn loss")}),
     # --- questions ---------------------------------------------------------------------
-    Sample("q1_original_key", "mistake", "the original's key: D (the loss compares code and output) counted true",
+    Sample("q1_original_option", "mistake",
+           "the original's only option with A, B and C ('A, B, C and D'): D (code against output) counted true",
            {"answer_q1": 'ANSWER_Q1 = {"A", "B", "C", "D"}\n'}, {Q1}),
     Sample("q1_misses_the_bottleneck", "mistake", "misses statement C",
            {"answer_q1": 'ANSWER_Q1 = {"A", "B"}\n'}, {Q1}),
     Sample("q1_misses_the_decoder", "mistake", "misses statement B", {"answer_q1": 'ANSWER_Q1 = {"A", "C"}\n'}, {Q1}),
     Sample("q1_string_list", "alternative", "a lower-case string", {"answer_q1": 'ANSWER_Q1 = "c, b, a"\n'}),
     Sample("q1_list", "alternative", "a list", {"answer_q1": 'ANSWER_Q1 = ["C", "A", "B"]\n'}),
-    Sample("q2_original_key", "mistake", "the original's key: the whole sentence true, 'always intractable' too",
+    Sample("q2_original_true", "mistake", "the original's sentence answered TRUE: 'always intractable' too",
            {"answer_q2": 'ANSWER_Q2 = {"A", "B"}\n'}, {Q2}),
     Sample("q2_only_b", "mistake", "picks the wrong claim", {"answer_q2": 'ANSWER_Q2 = "B"\n'}, {Q2}),
     Sample("q2_string", "alternative", "a lower-case string", {"answer_q2": 'ANSWER_Q2 = "a"\n'}),
@@ -274,10 +318,15 @@ SAMPLES = [
     Sample("q4_tuple", "alternative", "a tuple", {"answer_q4": 'ANSWER_Q4 = ("D", "B", "A")\n'}),
     Sample("bugs_decode_fails", "mistake", "believes decode fails for a batch of one (the previous key's E)",
            bugs(BUGS_KEY | {"D"}), {BUGS_MODEL}),
-    Sample("bugs_misses_batch_of_one", "mistake", "misses the loss's failure for a batch of one",
+    Sample("bugs_misses_batch_of_one", "mistake", "misses that squeeze() drops the batch axis of a batch of one",
            bugs(BUGS_KEY - {"E"}), {BUGS_MODEL}),
-    Sample("bugs_sigma_distractor", "mistake", "also believes the standard deviation should be exp(log_var)",
-           bugs(BUGS_KEY | {"C"}), {BUGS_MODEL}),
+    Sample("bugs_misses_eval_sampling", "mistake",
+           "misses that forward samples z in eval mode too (also the key of the version whose C was about "
+           "reparameterize's hidden body)", bugs(BUGS_KEY - {"C"}), {BUGS_MODEL}),
+    Sample("bugs_mu_nonnegative", "mistake", "believes the ReLU before fc1 makes mu non-negative",
+           bugs(BUGS_KEY | {"G"}), {BUGS_MODEL}),
+    Sample("bugs_summed_error", "mistake", "believes summing the squared error is a bug",
+           bugs(BUGS_KEY | {"I"}), {BUGS_TRAINING}),
     Sample("bugs_misses_cuda", "mistake", "misses the hard-coded .cuda()", bugs(BUGS_KEY - {"H"}), {BUGS_TRAINING}),
     Sample("bugs_misses_training_images", "mistake", "misses that the original evaluates on training images",
            bugs(BUGS_KEY - {"M"}), {BUGS_TRAINING}),
@@ -288,5 +337,5 @@ SAMPLES = [
     Sample("bugs_everything", "mistake", "marks every statement",
            {"answer_bugs": 'ANSWER_BUGS = set("ABCDEFGHIJKLMN")\n'}, {BUGS_MODEL, BUGS_TRAINING}),
     Sample("bugs_string", "alternative", "a string with spaces",
-           {"answer_bugs": 'ANSWER_BUGS = "m l k h f e b a"\n'}),
+           {"answer_bugs": 'ANSWER_BUGS = "m l k h f e c b a"\n'}),
 ]

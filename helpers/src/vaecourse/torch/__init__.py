@@ -3,7 +3,7 @@
 Modules, each small and named for what it holds:
 
 ``models``        ``Encoder``, ``Decoder``, ``VAE``, ``reparameterize`` and ``eval_mode``
-``losses``        the KL divergence to N(0, I) and ``loss_function`` (summed MSE + weighted KL)
+``losses``        ``loss_function``, the VAE's loss (the notebook's part 4)
 ``training``      ``train_step``, ``fit`` (device chosen automatically, tqdm, checkpoints)
 ``checkpoints``   saving and resuming a training run (survives a Colab disconnect)
 ``celeba``        the CelebA ``Dataset`` of tensors and its ``DataLoader``

@@ -1,8 +1,6 @@
 """Showing (N, C, H, W) image tensors normalized to [-1, 1] (no torchvision).
 
-:func:`to_image` **undoes** the normalization, ``(x + 1) / 2``, instead of clamping to
-[0, 1]: clamping a tanh output in [-1, 1] would paint every value below 0 black and
-hide half of its range.
+:func:`make_grid` tiles a batch; :func:`to_image` maps [-1, 1] back to [0, 1] for display.
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
-"""The CelebA 64x64 VAE: a convolutional encoder to (mu, logvar), a mirrored decoder.
+"""The CelebA 64x64 VAE: a convolutional encoder to (mu, logvar), the student's decoder.
 
-Shapes for the default ``base_filters=64`` (``b``) and ``latent_dim=512``::
+The encoder, for the default ``base_filters=64`` (``b``) and ``latent_dim=512``::
 
-    encoder  (B, 3, 64, 64) -conv-> (B, b, 32, 32) -conv-> (B, 2b, 16, 16)
-             -conv-> (B, 4b, 8, 8) -flatten-> (B, 4b*64) -fc-> mu, logvar (B, 512)
-    decoder  (B, 512) -fc-> (B, 4b*64) -unflatten-> (B, 4b, 8, 8) -convT-> (B, 2b, 16, 16)
-             -convT-> (B, b, 32, 32) -convT-> (B, 3, 64, 64) -tanh-> pixels in [-1, 1]
+    (B, 3, 64, 64) -conv-> (B, b, 32, 32) -conv-> (B, 2b, 16, 16) -conv-> (B, 4b, 8, 8)
+    -flatten-> (B, 4b*64) -fc-> mu, logvar (B, 512)
 
-Every convolution has kernel 4, stride 2, padding 1 (halving or doubling the side), and
-each hidden one is followed by BatchNorm and LeakyReLU(0.2). ``logvar`` is the log of the
-variance sigma^2 (not sigma).
+Every convolution has kernel 4, stride 2, padding 1 and is followed by BatchNorm and
+LeakyReLU(0.2). ``logvar`` is the log of the variance sigma^2 (not sigma). The decoder
+and the sampling step are the notebook's exercises (parts 2 and 3): their bodies are
+fill-ins, absent from the package students install while ``celeba_vae`` is open.
 """
 
 from __future__ import annotations
@@ -40,9 +39,7 @@ def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Draw z ~ N(mu, exp(logvar)) as z = mu + exp(logvar / 2) * eps, eps ~ N(0, I).
-
-    ``eps`` has no trainable input, so gradients reach ``mu`` and ``logvar``.
+    """A sample z ~ N(mu, exp(logvar)) through which gradients reach ``mu`` and ``logvar``.
 
     Args:
         mu: means, shape (batch, latent_dim).

@@ -5,6 +5,10 @@ device handling, loss, training loop and evaluation are kept exactly as they beh
 there (faults included: finding them is the notebook's question); the names, layout and
 comments are the course's own. Only the data set-up differs: the original read an image
 folder with torchvision, here any dataset of ``(image, label)`` pairs is passed in.
+
+Three bodies would answer the notebook's own exercises: the sampling, the loss and the
+step inside the training loop. They are ``# BEGIN ANSWER`` blocks, absent from the package
+students install while ``celeba_vae`` is open (the printed source then shows a stub).
 """
 
 from __future__ import annotations
@@ -63,9 +67,11 @@ class OriginalVAE(nn.Module):
 
     def reparameterize(self, mu, log_var):
         """Gaussian noise combined with the encoder's mean (mu) and standard deviation (sigma)."""
+        # BEGIN ANSWER celeba_vae/reparameterize
         std = torch.exp(0.5 * log_var)
         eps = torch.randn_like(std)
         return eps.mul(std).add_(mu)
+        # END ANSWER celeba_vae/reparameterize
 
     def decode(self, x):
         """The decoder: a code to an image."""
@@ -87,10 +93,12 @@ def loss_function(recon_x, x, mu, logvar):
 
     mu: the mean; logvar: sigma, the standard deviation.
     """
+    # BEGIN ANSWER celeba_vae/loss_function
     kld_weight = 1
     recons_loss = F.mse_loss(recon_x, x, reduction="sum")
     kld_loss = torch.sum(-0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1), dim=0)
     return recons_loss + kld_weight * kld_loss
+    # END ANSWER celeba_vae/loss_function
 
 
 def to_image(x):
@@ -99,7 +107,7 @@ def to_image(x):
 
 
 def set_up(filters: int = FILTERS, latent: int = LATENT, lr: float = 5e-4):
-    """The original's set-up: the device for the data, the model, Adam with its betas."""
+    """The original's set-up: a device, the model and its optimizer."""
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     vae = OriginalVAE(filters, latent).cuda()
     optimizer = torch.optim.Adam(vae.parameters(), lr=lr, betas=(0.5, 0.999), weight_decay=1e-5)
@@ -107,7 +115,7 @@ def set_up(filters: int = FILTERS, latent: int = LATENT, lr: float = 5e-4):
 
 
 def make_loader(dataset: Dataset, batch_size: int = 32) -> DataLoader:
-    """Every image of ``dataset`` in one shuffled loader: the original has no other split."""
+    """The original's DataLoader: shuffled batches of ``dataset``, one worker process."""
     return DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=1)
 
 
@@ -120,18 +128,20 @@ def train(vae, train_loader, optimizer, device, epochs: int = 10, max_steps: int
             if max_steps is not None and idx >= max_steps:
                 break
             image = Variable(data[0]).to(device)
+            # BEGIN ANSWER celeba_vae/train_step
             optimizer.zero_grad()
             recon_images, mu, log_var = vae(image)
             loss = loss_function(recon_images, image, mu, log_var)
             loss.backward()
             optimizer.step()
+            # END ANSWER celeba_vae/train_step
             running_train_loss += loss.item()
         train_loss_value = running_train_loss / len(train_loader.dataset)
         print(f"Epoch[{epoch + 1}/{epochs}] Loss (Reconstruction + KLD): {train_loss_value:.3f}")
 
 
 def reconstruct(vae, train_loader, device):
-    """The original's evaluation: one batch of ``train_loader`` and its reconstructions."""
+    """The original's evaluation: a batch of the loader and its reconstructions."""
     vae.eval()
     images, _ = next(iter(train_loader))
     with torch.no_grad():
