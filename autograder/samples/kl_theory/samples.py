@@ -56,6 +56,20 @@ SAMPLES = [
             "vaecourse, where it raises NotImplementedError; the scan flags it)",
             kl_to_standard_normal=kl_to_standard_normal(
                 "from vaecourse import gaussian\nreturn gaussian.kl_to_standard_normal(mu, logvar)")),
+    mistake("kl_imports_tf_package",
+            "answers the three KL functions with the TensorFlow module's vaecourse.tf.losses.kl_gaussians "
+            "and kl_to_standard_normal (unstripped, in float32, they pass test_kl_gaussians and, depending "
+            "on the hidden tests' random inputs, often the others; as ANSWER blocks of kl_theory they raise "
+            "NotImplementedError in the students' build; the scan flags them)",
+            kl_gaussians=kl_gaussians(
+                "from vaecourse.tf import losses\n"
+                "return np.asarray(losses.kl_gaussians(mu1, 2 * np.log(sigma1), mu2, 2 * np.log(sigma2)), dtype=float)"),
+            kl_gaussians_logvar=kl_gaussians_logvar(
+                "from vaecourse.tf import losses\n"
+                "return np.asarray(losses.kl_gaussians(mu1, logvar1, mu2, logvar2), dtype=float)"),
+            kl_to_standard_normal=kl_to_standard_normal(
+                "from vaecourse.tf import losses\n"
+                "return np.asarray(losses.kl_to_standard_normal(mu, logvar), dtype=float)")),
     # --- the three KL functions: common mistakes, grouped by kind (each function's tests
     # --- only call that function, so each mistake is still judged on its own) ----------
     mistake(
@@ -176,7 +190,7 @@ SAMPLES = [
         kind="mistake",
         description="the tempting wrong choices: sigma^2 * eps, a hard-coded batch, Conv2D, "
         "the KL with a + sign, a mean of the KL changes nothing, f(x-bar) unbiased for any f, "
-        "a smooth invertible map has a tractable density, per-example parameters lose on test "
+        "a smooth map (a neural network) has a tractable density, per-example parameters lose on test "
         "data (the course's old key), the posterior without entropy, a point mass for an unused "
         "dimension, REINFORCE needs a differentiable f, reparameterization needs q "
         "differentiable in z, Bernoulli reparameterizable",

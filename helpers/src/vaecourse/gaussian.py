@@ -7,9 +7,11 @@ write (fill-ins: the closed form is theirs to find, so it is not spelled out her
 
 The rest serves the notebook's experiments: two unbiased estimators of the gradient
 d/dtheta E_{z ~ N(mu, sigma^2)}[f(z)] (the score-function/REINFORCE estimator and the
-reparameterization estimator) and their variances, Jensen's gap, and the KL of each
-latent dimension of a trained VAE (:func:`kl_per_dimension`, which takes the elementwise KL
-function as an argument, so that it never calls a fill-in). Everything is NumPy; no
+reparameterization estimator) and their variances, Jensen's gap, the KL of each latent
+dimension (:func:`kl_per_dimension`, which takes the elementwise KL function as an argument,
+so that it never calls a fill-in), and the linear VAE whose optimum is known in closed form
+(probabilistic PCA: :func:`pca`, :func:`ppca_noise_variance`, :func:`linear_vae_decoder`,
+:func:`linear_vae_encoder`, :func:`linear_vae_kl_per_dimension`). Everything is NumPy; no
 framework is imported.
 
 Functions whose bodies students write in the notebook are marked
@@ -19,6 +21,7 @@ Functions whose bodies students write in the notebook are marked
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -101,7 +104,6 @@ def kl_per_dimension(mu: ArrayLike, logvar: ArrayLike, kl_fn: KLFn) -> np.ndarra
 
     Returns:
         Shape ``(dim,)``, float64; it sums to the batch mean of the KL term of the ELBO.
-        A dimension whose KL is near 0 is unused: q(z_j | x) is the prior for every x.
     """
     mu, logvar = _as_batch(mu, "mu"), _as_batch(logvar, "logvar")
     if mu.shape != logvar.shape:
@@ -135,10 +137,10 @@ def reinforce_gradient(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score-function (REINFORCE) estimate of the gradient of E_{N(mu, sigma^2)}[f(z)].
 
-    Uses ``grad E_q[f(z)] = E_q[(f(z) - b) * grad log q(z)]`` with the samples
-    ``z = mu + sigma * eps``, where ``grad log q`` is ``eps / sigma`` for mu and
-    ``(eps^2 - 1) / sigma`` for sigma. ``f`` is only evaluated, never differentiated.
-    Any constant baseline ``b`` leaves the estimate unbiased (E_q[grad log q] = 0).
+    Uses ``grad E_q[f(z)] = E_q[(f(z) - b) * grad log q(z)]``, averaged over the samples
+    ``z`` of q that ``eps`` stands for (``(z - mu) / sigma = eps``), where ``grad log q`` is
+    ``eps / sigma`` for mu and ``(eps^2 - 1) / sigma`` for sigma. Any constant baseline
+    ``b`` leaves the estimate unbiased (E_q[grad log q] = 0).
 
     Args:
         f: the function, applied elementwise to an array of samples.
@@ -163,8 +165,9 @@ def reparameterization_gradient(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reparameterization estimate of the gradient of E_{N(mu, sigma^2)}[f(z)].
 
-    Writes ``z = mu + sigma * eps`` with parameter-free noise ``eps ~ N(0, 1)`` and
-    differentiates through it: ``d f(z)/dmu = f'(z)``, ``d f(z)/dsigma = f'(z) * eps``.
+    The samples ``z`` of q are a function of (mu, sigma) and of the parameter-free noise
+    ``eps ~ N(0, 1)``; the estimate averages ``d f(z)/dmu = f'(z)`` and
+    ``d f(z)/dsigma = f'(z) * eps`` over them.
 
     Args:
         df: the derivative f' of f, applied elementwise.
@@ -229,8 +232,7 @@ def jensen_gap(f: ScalarFn, samples: ArrayLike, axis: int = 0) -> np.ndarray:
     """``mean(f(x)) - f(mean(x))`` over ``axis``: Jensen's gap of ``f`` on the samples.
 
     It is >= 0 for a convex ``f`` (e.g. ``x**2``, where it equals the biased sample
-    variance), <= 0 for a concave one (e.g. ``log``: the ELBO's E[log w] <= log E[w]),
-    and 0 for a linear one.
+    variance) and <= 0 for a concave one (e.g. ``log``: the ELBO's E[log w] <= log E[w]).
     """
     x = np.asarray(samples, dtype=float)
     return np.mean(f(x), axis=axis) - f(np.mean(x, axis=axis))
@@ -267,3 +269,144 @@ def importance_bound_gap(
         log_w = rng.normal(-0.5 * sigma**2, sigma, size=(repeats, int(k)))
         gaps.append(-float(np.mean(log_mean_exp(log_w, axis=-1))))
     return np.asarray(gaps)
+
+
+# --- the linear VAE: probabilistic PCA -------------------------------------------------
+#
+# p(z) = N(0, I_k), p(x | z) = N(W z + m, s^2 I_D), q(z | x) a diagonal Gaussian. The
+# marginal is p(x) = N(m, W W^T + s^2 I), whose maximum-likelihood W is built from the data's
+# principal components (Tipping & Bishop 1999); with an encoder of diagonal Gaussians the
+# ELBO's optimum is that same W with orthogonal columns (Lucas, Tucker, Grosse & Norouzi
+# 2019, "Don't Blame the ELBO! A Linear VAE Perspective on Posterior Collapse").
+
+
+@dataclass(frozen=True)
+class PCA:
+    """The principal components of a data set of row vectors.
+
+    Attributes:
+        mean: shape ``(D,)``, the data's mean.
+        eigenvalues: shape ``(D,)``, in decreasing order, >= 0: the eigenvalues of the data's
+            covariance (``1/N`` normalization), i.e. the data's variance along each component.
+        components: shape ``(D, D)``, orthonormal; column ``j`` is the unit eigenvector of
+            ``eigenvalues[j]`` (its sign fixed so that its entry of largest magnitude is
+            positive, which makes the result reproducible).
+    """
+
+    mean: np.ndarray
+    eigenvalues: np.ndarray
+    components: np.ndarray
+
+
+def pca(x: ArrayLike, chunk: int = 8192) -> PCA:
+    """The principal components of ``x``, shape ``(N, D)`` (e.g. flattened images in [0, 1]).
+
+    The covariance ``(x - mean)^T (x - mean) / N`` is accumulated over blocks of ``chunk``
+    rows in float64 (so that all of MNIST needs a few MB beyond its own array), then
+    diagonalized with :func:`numpy.linalg.eigh`.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"x should have shape (N, D) with N >= 2, not {x.shape}")
+    if chunk < 1:
+        raise ValueError(f"chunk should be a positive number of rows, not {chunk}")
+    n, d = x.shape
+    mean = np.zeros(d)
+    for start in range(0, n, chunk):
+        mean += x[start:start + chunk].astype(np.float64).sum(axis=0)
+    mean /= n
+    covariance = np.zeros((d, d))
+    for start in range(0, n, chunk):
+        block = x[start:start + chunk].astype(np.float64) - mean
+        covariance += block.T @ block
+    covariance /= n
+    eigenvalues, components = np.linalg.eigh(covariance)
+    eigenvalues, components = np.clip(eigenvalues[::-1], 0.0, None), components[:, ::-1]
+    largest = components[np.argmax(np.abs(components), axis=0), np.arange(d)]
+    components = components * np.where(largest < 0, -1.0, 1.0)
+    return PCA(mean=mean, eigenvalues=eigenvalues, components=components)
+
+
+def _check_latent_dim(eigenvalues: np.ndarray, latent_dim: int) -> None:
+    if not 1 <= latent_dim <= eigenvalues.size:
+        raise ValueError(f"latent_dim should be between 1 and {eigenvalues.size}, not {latent_dim}")
+
+
+def _check_noise_var(noise_var: float) -> float:
+    noise_var = float(noise_var)
+    if not noise_var > 0:
+        raise ValueError(f"noise_var is the decoder's variance s^2 and must be > 0, not {noise_var}")
+    return noise_var
+
+
+def ppca_noise_variance(eigenvalues: ArrayLike, latent_dim: int) -> float:
+    """The maximum-likelihood noise variance ``s^2`` of probabilistic PCA with ``latent_dim``
+    components: the mean of the discarded eigenvalues ``eigenvalues[latent_dim:]`` (Tipping &
+    Bishop 1999, eq. 8), the variance per direction that the ``latent_dim`` components leave
+    unexplained. Needs ``latent_dim < D``.
+    """
+    values = np.asarray(eigenvalues, dtype=float)
+    _check_latent_dim(values, latent_dim)
+    if latent_dim == values.size:
+        raise ValueError("with latent_dim = D no eigenvalue is discarded: the ML noise variance is 0")
+    return float(values[latent_dim:].mean())
+
+
+def linear_vae_decoder(fit: PCA, latent_dim: int, noise_var: float) -> np.ndarray:
+    """The decoder weights ``W``, shape ``(D, latent_dim)``, of the linear VAE's optimum.
+
+    ``W = U_k (Lambda_k - s^2 I)^(1/2)``: column ``j`` is the ``j``-th principal component
+    scaled by ``sqrt(lambda_j - s^2)``, and zero where ``lambda_j <= s^2`` (``U_k``,
+    ``Lambda_k``: the first ``latent_dim`` components and eigenvalues; ``s^2 = noise_var``).
+    With the decoder mean ``fit.mean`` it maximizes the likelihood of
+    ``p(x) = N(mean, W W^T + s^2 I)`` on the data ``fit`` was computed from, and its
+    orthogonal columns make the encoder of :func:`linear_vae_encoder` the exact posterior.
+    """
+    noise_var = _check_noise_var(noise_var)
+    _check_latent_dim(fit.eigenvalues, latent_dim)
+    scale = np.sqrt(np.clip(fit.eigenvalues[:latent_dim] - noise_var, 0.0, None))
+    return fit.components[:, :latent_dim] * scale
+
+
+def linear_vae_encoder(
+    x: ArrayLike, weights: ArrayLike, mean: ArrayLike, noise_var: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best diagonal Gaussian encoder ``q(z | x)`` for a linear Gaussian decoder.
+
+    For ``p(z) = N(0, I)`` and ``p(x | z) = N(W z + mean, s^2 I)`` the posterior is Gaussian
+    with mean ``M^-1 W^T (x - mean)`` and covariance ``s^2 M^-1``, ``M = W^T W + s^2 I``. The
+    diagonal Gaussian of highest ELBO has that mean and the variances ``s^2 / M_jj`` (the
+    inverses of the diagonal of the posterior's precision ``M / s^2``); when ``W``'s columns
+    are orthogonal, ``M`` is diagonal and this is the posterior itself.
+
+    Args:
+        x: shape ``(N, D)``, the data.
+        weights: ``W``, shape ``(D, k)``.
+        mean: shape ``(D,)``, the decoder's offset.
+        noise_var: the decoder's variance ``s^2`` (> 0).
+
+    Returns:
+        ``(mu, logvar)``, each of shape ``(N, k)`` (the variances do not depend on ``x``).
+    """
+    noise_var = _check_noise_var(noise_var)
+    x, w, mean = np.asarray(x, dtype=float), np.asarray(weights, dtype=float), np.asarray(mean, dtype=float)
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0] or mean.shape != (w.shape[0],):
+        raise ValueError(f"expected x (N, D), weights (D, k), mean (D,); got {x.shape}, {w.shape}, {mean.shape}")
+    m = w.T @ w + noise_var * np.eye(w.shape[1])
+    mu = np.linalg.solve(m, w.T @ (x - mean).T).T
+    logvar = np.log(noise_var) - np.log(np.diag(m))
+    return mu, np.broadcast_to(logvar, mu.shape).copy()
+
+
+def linear_vae_kl_per_dimension(eigenvalues: ArrayLike, latent_dim: int, noise_var: float) -> np.ndarray:
+    """The average KL to N(0, 1) of each latent dimension at the linear VAE's optimum, in closed form.
+
+    ``0.5 * log(lambda_j / s^2)`` where ``lambda_j > s^2`` and 0 elsewhere, for the first
+    ``latent_dim`` eigenvalues: the mean over the data the eigenvalues come from of the KL of
+    the encoder of :func:`linear_vae_encoder` with the decoder of :func:`linear_vae_decoder`.
+    (On other data from the same distribution it holds on average.) Shape ``(latent_dim,)``.
+    """
+    noise_var = _check_noise_var(noise_var)
+    values = np.asarray(eigenvalues, dtype=float)
+    _check_latent_dim(values, latent_dim)
+    return 0.5 * np.log(np.maximum(values[:latent_dim], noise_var) / noise_var)
