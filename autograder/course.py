@@ -284,6 +284,12 @@ class Course:
         return self.shard_dir / "gradebook.db"
 
     @property
+    def has_gradebook(self) -> bool:
+        """Whether there is a gradebook to read: a database server always (nbgrader creates its
+        tables when first opened), the SQLite file once something has created it."""
+        return bool(self.database_url) or self.db_path.is_file()
+
+    @property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url

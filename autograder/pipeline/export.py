@@ -253,7 +253,7 @@ def export_result(course: Course, to: Path | None = None, fmt: str = "nbgrader",
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
-    if not course.db_path.is_file():
+    if not course.has_gradebook:
         raise UngradedError(f"No gradebook at {course.db_path}: collect and autograde first.")
     target = Path(to) if to else default_target(course, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,14 @@ from pathlib import Path
 from ..course import Course
 from .collect import CollectReport, collect
 from .export import export
-from .grade import GradeResult, autograde, grading_api, prepare_gradebook
+from .grade import (
+    GradeResult,
+    autograde,
+    grading_api,
+    prepare_gradebook,
+    raise_if_database_down,
+    require_gradebook,
+)
 from .handgrade import annotate, ungraded, write_guide, written_cells
 from .report import write_results
 
@@ -42,7 +49,12 @@ def run_autograde(
 
     Big notebooks go first, so that the workers finish together; the results are saved in
     ``reports/`` (:func:`autograder.pipeline.report.write_results`).
+
+    Raises:
+        GradebookUnavailable: the gradebook's database server is unreachable, before grading
+            (nothing written) or during it (the report says which notebooks were graded).
     """
+    require_gradebook(course)
     pairs = submitted_pairs(course, assignments) if pairs is None else list(pairs)
     if not pairs:
         LOG.warning("nothing to autograde under %s", course.submitted)
@@ -50,6 +62,7 @@ def run_autograde(
     pairs.sort(key=lambda p: -_cost(course, p))
     results = autograde(course, pairs, jobs=jobs)
     write_results(course, results)
+    raise_if_database_down(course, pairs, results)
     prepare_for_hand_grading(course, pairs)
     return results
 

@@ -51,32 +51,51 @@ def test_manifests_must_belong_together(tmp_path: Path) -> None:
     assert "given twice" in shard.check_manifests([dbs[0], dbs[0], dbs[1]])[0]
 
 
-def _grade_shard(course: Course, k: int, n: int) -> None:
-    shard.run_shard(course, TOY, k, n, jobs=1)
+def _grade_shard(course: Course, k: int, n: int, jobs: int = 1) -> None:
+    shard.run_shard(course, TOY, k, n, jobs=jobs)
 
 
-def test_three_shards_merge_into_the_unsharded_gradebook(toy_demo, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """The demo's downloads collected again, graded as 3 shards in 3 processes, merged.
-
-    To keep the test cheap (each notebook is a fresh sandboxed kernel), only the first
-    six students are graded again (reference, blank, the packed samples, the first damaged
-    cases); the rejected files (zeroed at collect) are compared too."""
-    monkeypatch.setenv("VAECOURSE_CELL_TIMEOUT", "5")  # as in the unsharded demo run
-    course = toy_demo.work.with_work(tmp_path / "class")
+def collect_again(toy_demo, course: Course, keep: int = 6) -> set[tuple[str, str]]:
+    """The demo's downloads collected into ``course`` (its gradebook built first), then only
+    the first ``keep`` students' submissions left in ``submitted/`` (each notebook is a fresh
+    sandboxed kernel: reference, blank, the packed samples, the first damaged cases); the
+    rejected files (zeroed at collect) stay. Returns the pairs taken out."""
     prepare_gradebook(course, TOY)
     collect(course, toy_demo.work.work / "downloads.zip", TOY)
-    kept = sorted({r.student for r in toy_demo.run.results})[:6]
+    kept = sorted({r.student for r in toy_demo.run.results})[:keep]
     slow = {(r.assignment, r.student) for r in toy_demo.run.results if r.student not in kept}
     for assignment, student in slow:
         shutil.rmtree(course.submitted / student / assignment)
+    return slow
+
+
+def expected_rows(toy_demo, slow: set[tuple[str, str]]) -> list[tuple]:
+    """The unsharded demo's gradebook rows (:func:`shard.gradebook_rows`) without the pairs
+    :func:`collect_again` took out: what a sharded run of the rest must hold, row for row."""
+    rows = [r for r in shard.gradebook_rows(toy_demo.work.db_url, toy_demo.work.course_id)
+            if r[0] == "student" or (r[1], r[2]) not in slow]  # fmt: skip
+    assert sum(r[0] == "grade" for r in rows) > 40
+    return rows
+
+
+def run_shards(course: Course, n: int = 3, jobs: int = 1) -> None:
+    """``n`` shard processes (spawned, as on n machines) at once; each must exit 0."""
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_grade_shard, args=(course, k, 3)) for k in (1, 2, 3)]
+    workers = [context.Process(target=_grade_shard, args=(course, k, n, jobs)) for k in range(1, n + 1)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert [w.exitcode for w in workers] == [0] * n
+
+
+def test_three_shards_merge_into_the_unsharded_gradebook(toy_demo, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The demo's downloads collected again, graded as 3 shards in 3 processes, merged."""
+    monkeypatch.setenv("VAECOURSE_CELL_TIMEOUT", "5")  # as in the unsharded demo run
+    course = toy_demo.work.with_work(tmp_path / "class")
+    slow = collect_again(toy_demo, course)
+    run_shards(course)
     dbs = shard.shard_gradebooks(course)
     assert [p.parent.name for p in dbs] == ["1-of-3", "2-of-3", "3-of-3"]
     graded = [tuple(p) for db in dbs for p in json.loads((db.parent / shard.MANIFEST).read_text())["pairs"]]
@@ -86,11 +105,7 @@ def test_three_shards_merge_into_the_unsharded_gradebook(toy_demo, tmp_path: Pat
     shard.merge_shards(course, dbs)
     report = shard.merge_shards(course, dbs)  # merging again changes nothing
     assert report.submissions == len(graded)
-    expected = [r for r in shard.gradebook_rows(toy_demo.work.db_url, course.course_id)
-                if r[0] == "student" or (r[1], r[2]) not in slow]  # fmt: skip
-    merged = shard.gradebook_rows(course.db_url, course.course_id)
-    assert sum(r[0] == "grade" for r in expected) > 40
-    assert merged == expected
+    assert shard.gradebook_rows(course.db_url, course.course_id) == expected_rows(toy_demo, slow)
     with pytest.raises(ValueError, match="overlap"):
         shard.merge_shards(course, [dbs[0], shutil.copy(dbs[0], tmp_path / "again.db")], allow_partial=True)
 
