@@ -245,7 +245,8 @@ class RecipeRun:
     def describe(self) -> str:
         """One line per job: state, exit code, run time."""
         lines = [f"collect (grade.sh on the head node, before sbatch): {self.collect_seconds:.1f} s"]
-        for r in [*self.shards, self.finish]:
+        tasks = sorted(self.shards, key=lambda r: int(r.get("ArrayTaskId") or 0))
+        for r in [*tasks, self.finish]:
             name = f"{r.get('JobName')} {r.get('ArrayJobId', r.get('JobId'))}" + (
                 f"_{r['ArrayTaskId']}" if r.get("ArrayTaskId") else "")
             lines.append(f"{name}: {r.get('JobState')} exit {r.get('ExitCode')}, ran {r.get('RunTime')} "
@@ -333,8 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     t, cpu = time.monotonic(), _children_cpu()
     demo = subprocess.run([sys.executable, "-m", "autograder", "demo", "-j", "2", *args.assignments], cwd=REPO,
                           env=env, capture_output=True, text=True)  # fmt: skip
+    verdict = [line for line in demo.stdout.splitlines() if "submissions graded" in line]
     print(f"   {time.monotonic() - t:.0f} s wall, {_children_cpu() - cpu:.0f} CPU-s; "
-          + demo.stdout.strip().splitlines()[-3 if demo.returncode == 0 else -1], flush=True)  # fmt: skip
+          + (verdict[0] if verdict else "no verdict"), flush=True)  # fmt: skip
     if demo.returncode != 0:
         print(demo.stdout[-3000:], demo.stderr[-3000:], sep="\n")
         return 1
@@ -359,13 +361,14 @@ def main(argv: list[str] | None = None) -> int:
     problems = differences(expected, actual)
     if feedback_scores(base.feedback) != feedback_scores(ours.feedback):
         problems.append("the feedback pages show other scores")
-    csvs = sorted(p.name for p in (ours.work / "reports").glob("grades*.csv"))
-    for name in csvs:
-        if export_rows(base.work / "reports" / name) != export_rows(ours.work / "reports" / name):
-            problems.append(f"the export {name} differs")
+    theirs_csv = work / "unsharded-canvas.csv"  # the demo exported nbgrader's CSV; the recipe Canvas's
+    subprocess.run([sys.executable, "-m", "autograder", "--course-dir", str(base.work), "export", "--force",
+                    "--to", str(theirs_csv)], cwd=REPO, capture_output=True, check=True)  # fmt: skip
+    if export_rows(theirs_csv) != export_rows(ours.work / "reports" / "grades-canvas.csv"):
+        problems.append("the Canvas exports differ")
     grades = sum(r[0] == "grade" for r in actual)
     print(f"3. compared with the unsharded run: {len(pairs)} submissions, {grades} grade rows, "
-          f"{len(feedback_scores(ours.feedback))} feedback pages, exports {', '.join(csvs) or 'none'}")
+          f"{len(feedback_scores(ours.feedback))} feedback pages, the Canvas export")
     print("\n".join(problems) if problems else "   equal, row for row")
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)

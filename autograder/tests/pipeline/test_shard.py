@@ -116,7 +116,9 @@ def test_commands_and_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert (args.func, args.shard, args.db_url) == (cli.cmd_autograde, "3/8", "postgresql://g@db/vae")
     assert parser.parse_args(["merge-shards", "a.db", "b.db"]).dbs == ["a.db", "b.db"]
     monkeypatch.setenv("VAECOURSE_DB_URL", "postgresql://g@db/vae")
-    assert Course.default().db_url == "postgresql://g@db/vae"
+    assert Course.default().db_url == "postgresql+psycopg://g@db/vae"  # the pinned driver
+    monkeypatch.setenv("VAECOURSE_DB_URL", "postgresql+psycopg2://g@db/vae")
+    assert Course.default().db_url == "postgresql+psycopg2://g@db/vae"
     monkeypatch.delenv("VAECOURSE_DB_URL")
     course = Course.default().with_work(tmp_path)
     one = course.with_shard(shard.shard_name(2, 3))
