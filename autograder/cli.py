@@ -141,10 +141,20 @@ def cmd_feedback(args: argparse.Namespace, course: Course) -> int:
     from .pipeline.run import feedback
 
     assignments = _assignments(course, args.assignments)
-    warning = ungraded_warning(ungraded(course, assignments))
+    if args.shard:
+        from .pipeline.shard import feedback_shard, parse_shard
+
+        try:
+            k, n = parse_shard(args.shard)
+            graded, files = feedback_shard(course, assignments, k, n)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
+    else:
+        graded = course
+        files = feedback(course, assignments)
+    warning = ungraded_warning(ungraded(graded, assignments))
     if warning:
         print(warning, file=sys.stderr)
-    files = feedback(course, assignments)
     print(f"{len(files)} feedback files under {course.feedback}")
     return 0
 
@@ -307,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="feedback HTML (nbgrader generate_feedback)")
     p.add_argument("assignments", nargs="*")
+    p.add_argument("--shard", metavar="k/N", help="only the students of shard k of N (as autograde --shard), "
+                   "from the shared database or that shard's own gradebook")  # fmt: skip
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="export the grades for an LMS (canvas, generic) or nbgrader's CSV")

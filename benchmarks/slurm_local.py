@@ -237,6 +237,7 @@ class RecipeRun:
     finish: dict[str, str]
     collect_seconds: float
     seconds: float  # from grade.sh's start to the end of the last job
+    finish_log: str = ""
 
     @property
     def ok(self) -> bool:
@@ -276,7 +277,9 @@ def run_recipe(cluster: SlurmCluster, downloads: Path, shards: int, course_dir: 
     array, finish = found.groups()
     records = cluster.wait(array, timeout)
     final = cluster.wait(finish, timeout)
-    return RecipeRun(done.stdout + done.stderr, records, final[0], collect_seconds, time.monotonic() - start)
+    log = Path(final[0].get("StdOut", ""))
+    return RecipeRun(done.stdout + done.stderr, records, final[0], collect_seconds, time.monotonic() - start,
+                     log.read_text(errors="replace") if log.is_file() else "")  # fmt: skip
 
 
 def subset_downloads(downloads: Path, target: Path, students: set[str], assignments: set[str]) -> Path:
@@ -345,11 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"2. a one-node Slurm cluster ({os.cpu_count()} CPUs) and the recipe: "
           f"grade.sh {downloads.name} {args.shards} --force", flush=True)  # fmt: skip
     with slurm_cluster() as cluster:
-        cpu = _children_cpu()
         run = run_recipe(cluster, downloads, args.shards, sharded, ("--force",))
-        cpu = _children_cpu() - cpu
     print(run.describe())
-    print(f"   jobs' CPU-s (the daemons' reaped children): {cpu:.0f}; load {os.getloadavg()[0]:.1f}")
+    print(f"   load average {os.getloadavg()[0]:.1f} at the end; the finish job's steps:")
+    for line in run.finish_log.splitlines():
+        if line.startswith("step "):
+            print(f"   {line}")
     if not run.ok:
         print(run.output)
         return 1

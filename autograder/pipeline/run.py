@@ -89,16 +89,26 @@ def _cost(course: Course, pair: tuple[str, str]) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
-def feedback(course: Course, assignments: list[str]) -> list[Path]:
-    """``nbgrader generate_feedback`` (hidden tests stripped); return the HTML files."""
+def feedback(course: Course, assignments: list[str], students: set[str] | None = None) -> list[Path]:
+    """``nbgrader generate_feedback`` (hidden tests stripped); return the HTML files.
+
+    With ``students``, only theirs (one ``generate_feedback`` per student and assignment: a
+    shard's share, :func:`autograder.pipeline.shard.feedback_shard`), and only their files
+    are returned."""
     api = grading_api(course)
     for assignment in assignments:
         if not any(course.autograded.glob(f"*/{assignment}")):
             continue
-        result = api.generate_feedback(assignment)
-        if not result.get("success"):
-            LOG.error("generate_feedback %s failed: %s", assignment, (result.get("error") or "")[-500:])
-    return sorted(course.feedback.glob("*/*/*.html"))
+        if students is None:
+            runs = [api.generate_feedback(assignment)]
+        else:
+            runs = [api.generate_feedback(assignment, s) for s in sorted(students)
+                    if (course.autograded / s / assignment).is_dir()]  # fmt: skip
+        for result in runs:
+            if not result.get("success"):
+                LOG.error("generate_feedback %s failed: %s", assignment, (result.get("error") or "")[-500:])
+    files = sorted(course.feedback.glob("*/*/*.html"))
+    return files if students is None else [f for f in files if f.parent.parent.name in students]
 
 
 @dataclass

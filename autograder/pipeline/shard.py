@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ..course import Course
 from .grade import GradeResult, prepare_gradebook, require_gradebook, safe_url
-from .run import run_autograde, submitted_pairs
+from .run import feedback, run_autograde, submitted_pairs
 
 LOG = logging.getLogger("autograder")
 MANIFEST = "shard.json"
@@ -118,6 +118,24 @@ def run_shard(course: Course, assignments: list[str], k: int, n: int, jobs: int 
                 "total_pairs": len(every), "pairs": [list(p) for p in mine]}  # fmt: skip
     (shard.shard_dir / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return ShardRun(k, n, shard, mine, results)
+
+
+def feedback_shard(course: Course, assignments: list[str], k: int, n: int) -> tuple[Course, list[Path]]:
+    """The feedback of shard ``k`` of ``n``'s students (the share :func:`run_shard` grades),
+    from the gradebook that holds their grades: the shared database (``--db-url``), or the
+    shard's own SQLite gradebook (right after grading it, before ``merge-shards``). Returns
+    the gradebook's course and the files written.
+
+    Raises:
+        ValueError: the shard has no gradebook (not graded yet).
+    """
+    require_gradebook(course)
+    shard = course if course.database_url else course.with_shard(shard_name(k, n))
+    if not shard.has_gradebook:
+        raise ValueError(f"shard {k}/{n} has no gradebook at {shard.db_path}: grade it first "
+                         f"(autograde --shard {k}/{n})")  # fmt: skip
+    students = {s for _, s in shard_pairs(submitted_pairs(course, assignments), k, n)}
+    return shard, feedback(shard, assignments, students)
 
 
 def _require_assignments(course: Course, assignments: list[str]) -> None:

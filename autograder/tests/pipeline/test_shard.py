@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from autograder.course import Course
 from autograder.pipeline import shard
 from autograder.pipeline.collect import collect
 from autograder.pipeline.grade import prepare_gradebook
+from autograder.pipeline.run import submitted_pairs
 
 TOY = ["toy_vae", "toy_quiz"]
 
@@ -78,6 +80,23 @@ def expected_rows(toy_demo, slow: set[tuple[str, str]]) -> list[tuple]:
     return rows
 
 
+def page_scores(feedback_html: Path) -> list[str]:
+    """The scores a feedback page shows (the whole notebook's, then each grade cell's). The
+    rest differs between two runs by design: hidden tests draw fresh random inputs."""
+    return re.findall(r"\(Score: [0-9.]+ / [0-9.]+\)", feedback_html.read_text())
+
+
+def shard_feedback_equals_the_unsharded(toy_demo, course: Course, n: int = 3) -> None:
+    """``feedback --shard k/N`` for every k: together every graded submission's page, each
+    with the scores of the unsharded run's page."""
+    pages = [f for k in range(1, n + 1) for f in shard.feedback_shard(course, TOY, k, n)[1]]
+    graded = {(a, s) for a, s in submitted_pairs(course, TOY)}
+    assert sorted((f.parent.name, f.parent.parent.name) for f in pages) == sorted(graded)
+    for f in pages:
+        twin = toy_demo.work.feedback / f.relative_to(course.feedback)
+        assert page_scores(f) == page_scores(twin) and page_scores(f), f
+
+
 def run_shards(course: Course, n: int = 3, jobs: int = 1) -> None:
     """``n`` shard processes (spawned, as on n machines) at once; each must exit 0."""
     context = multiprocessing.get_context("spawn")
@@ -100,6 +119,7 @@ def test_three_shards_merge_into_the_unsharded_gradebook(toy_demo, tmp_path: Pat
     assert [p.parent.name for p in dbs] == ["1-of-3", "2-of-3", "3-of-3"]
     graded = [tuple(p) for db in dbs for p in json.loads((db.parent / shard.MANIFEST).read_text())["pairs"]]
     assert len(graded) == len(set(graded)) == len(toy_demo.run.results) - len(slow) >= 7
+    shard_feedback_equals_the_unsharded(toy_demo, course)  # from each shard's own gradebook
     with pytest.raises(ValueError, match="missing"):
         shard.merge_shards(course, dbs[:2])
     shard.merge_shards(course, dbs)

@@ -71,11 +71,12 @@ def test_grade_sh_collects_then_submits_the_array_then_the_dependent_job(tmp_pat
 def test_a_task_of_the_array_grades_its_shard(tmp_path: Path) -> None:
     python = _stub(tmp_path, "python")
     env = {**os.environ, "PYTHON": str(python), "SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "16"}
-    subprocess.run([DEPLOY / "shard.sbatch"], env=env, check=True)
-    assert (tmp_path / "python.calls").read_text() == "-m autograder autograde -j 2 --shard 3/16\n"
-    subprocess.run([DEPLOY / "finish.sbatch", "--force"], env=env, check=True)
-    assert (tmp_path / "python.calls").read_text().splitlines()[1:] == [
-        "-m autograder merge-shards", "-m autograder feedback", "-m autograder export --force"]
+    subprocess.run([DEPLOY / "shard.sbatch"], env=env, check=True, capture_output=True)
+    assert (tmp_path / "python.calls").read_text().splitlines() == [
+        "-m autograder autograde -j 2 --shard 3/16", "-m autograder feedback --shard 3/16"]
+    subprocess.run([DEPLOY / "finish.sbatch", "--force"], env=env, check=True, capture_output=True)
+    assert (tmp_path / "python.calls").read_text().splitlines()[2:] == [
+        "-m autograder merge-shards", "-m autograder export --force"]
     for script in ("shard.sbatch", "finish.sbatch"):  # 2 cores and 8 GiB per task: 2 workers
         directives = re.findall(r"^#SBATCH (.+)$", (DEPLOY / script).read_text(), re.M)
         assert {"--cpus-per-task=2", "--mem=8G"} <= set(directives)

@@ -1,4 +1,5 @@
-"""The Kubernetes manifests of ``autograder/deploy/kubernetes/``, checked without a cluster.
+"""The deploy files (``autograder/deploy/``): the README names each, and the Kubernetes
+manifests, checked without a cluster (Slurm's job scripts: ``pipeline/test_slurm.py``).
 
 Each manifest is validated against the Kubernetes API's JSON schema (``kubernetes-validate``,
 pinned in requirements.txt: the OpenAPI schemas of each Kubernetes release, strict: an unknown
@@ -24,6 +25,15 @@ import yaml
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 MANIFESTS = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
 VERSIONS = ("1.29.0", kubernetes_validate.utils.latest_version())
+
+
+def test_the_readme_recipe_is_these_files() -> None:
+    """The README's recipes run the shipped files: every file is named there, every named one exists."""
+    readme = (DEPLOY.parent / "README.md").read_text()
+    named = set(re.findall(r"autograder/deploy/[\w/.-]+\.\w+", readme))
+    shipped = {f"autograder/deploy/{p.relative_to(DEPLOY)}" for p in DEPLOY.rglob("*") if p.is_file()}
+    assert named == shipped
+    assert "autograder/deploy/slurm/grade.sh ~/downloads/class.zip 16" in readme
 
 
 def _load(name: str) -> dict:
@@ -60,7 +70,8 @@ def test_indexed_job_runs_each_shard_once(tmp_path: Path) -> None:
     n = int(re.search(r"--shard .*/(\d+)$", container["command"][-1])[1])
     assert spec["completions"] == spec["parallelism"] == n
     shards = [_run(container["command"], tmp_path, JOB_COMPLETION_INDEX=str(i)) for i in range(n)]
-    assert shards == [[f"-m autograder autograde -j 2 --shard {k}/{n}"] for k in range(1, n + 1)]
+    assert shards == [[f"-m autograder autograde -j 2 --shard {k}/{n}", f"-m autograder feedback --shard {k}/{n}"]
+                      for k in range(1, n + 1)]  # fmt: skip
     assert container["resources"]["requests"] == {"cpu": "2", "memory": "8Gi"}  # 2 workers, 2 GiB a kernel
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
 
@@ -68,8 +79,7 @@ def test_indexed_job_runs_each_shard_once(tmp_path: Path) -> None:
 def test_finish_job_runs_the_finish_script_s_commands(tmp_path: Path) -> None:
     container = _load("finish-job.yaml")["spec"]["template"]["spec"]["containers"][0]
     slurm = _run([str(DEPLOY / "slurm" / "finish.sbatch")], tmp_path, PYTHON=str(tmp_path / "python"))
-    assert _run(container["command"], tmp_path) == slurm == [
-        "-m autograder merge-shards", "-m autograder feedback", "-m autograder export"]
+    assert _run(container["command"], tmp_path) == slurm == ["-m autograder merge-shards", "-m autograder export"]
     grade = _load("grade-job.yaml")["spec"]["template"]["spec"]
     assert container["env"] == grade["containers"][0]["env"]
     assert grade["volumes"] == _load("finish-job.yaml")["spec"]["template"]["spec"]["volumes"]
