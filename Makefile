@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
 .PHONY: all install demo test lint unit nbval release samples bench bench-grading bench-memory bench-celeba student-helpers mnist-demo \
-	fullscale colab-check
+	fullscale colab-check slurm
 
 all: install demo
 
@@ -62,6 +62,12 @@ bench-grading:
 # Peak data segment and resident memory of each assignment's grading kernel (the sandbox's limit).
 bench-memory:
 	$(PYTHON) benchmarks/kernel_memory.py
+
+# The autograder README's Slurm recipe on a one-node Slurm cluster started here (slurm-wlm and
+# munge from apt): the demo unsharded, then its downloads in 3 shards through sbatch, compared
+# row for row (benchmarks/slurm_local.py; about 15 minutes on 2 cores).
+slurm:
+	$(PYTHON) benchmarks/slurm_local.py --shards 3
 
 lint:
 	$(PYTHON) -m ruff check .

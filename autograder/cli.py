@@ -89,6 +89,7 @@ def cmd_autograde(args: argparse.Namespace, course: Course) -> int:
 
     assignments = _assignments(course, args.assignments)
     if args.shard:
+        from .pipeline.grade import safe_url
         from .pipeline.shard import parse_shard, run_shard
 
         try:
@@ -97,7 +98,7 @@ def cmd_autograde(args: argparse.Namespace, course: Course) -> int:
             raise SystemExit(str(e)) from None
         shard = run_shard(course, assignments, k, n, jobs=args.jobs)
         results = shard.results
-        where = shard.course.db_url if course.database_url else shard.course.db_path
+        where = safe_url(course.db_url) if course.database_url else shard.course.db_path
         print(f"shard {k}/{n}: autograded {len(results)} notebooks of "
               f"{len({s for _, s in shard.pairs})} students into {where}")  # fmt: skip
     else:
@@ -109,8 +110,15 @@ def cmd_autograde(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_merge_shards(args: argparse.Namespace, course: Course) -> int:
-    from .pipeline.shard import merge_shards, shard_gradebooks
+    from .pipeline.grade import safe_url
+    from .pipeline.shard import merge_shards, shard_gradebooks, unfinished_shards
 
+    if course.database_url and not args.dbs:  # the shards wrote into the shared gradebook
+        problems = unfinished_shards(course)
+        if problems and not args.partial:
+            raise SystemExit("the sharded run is not complete: " + "; ".join(problems))
+        print(f"nothing to merge: the shards graded into the shared gradebook {safe_url(course.db_url)}")
+        return 0
     dbs = args.dbs or shard_gradebooks(course)
     if not dbs:
         raise SystemExit(f"no shard gradebooks given or found under {course.work / 'shards'}")
@@ -119,7 +127,7 @@ def cmd_merge_shards(args: argparse.Namespace, course: Course) -> int:
     except ValueError as e:
         raise SystemExit(str(e)) from None
     print(f"merged {report.submissions} submissions ({report.grades} grades, {report.comments} comments) "
-          f"from {len(report.sources)} shard gradebooks into {course.db_url}")  # fmt: skip
+          f"from {len(report.sources)} shard gradebooks into {safe_url(course.db_url)}")  # fmt: skip
     return 0
 
 
@@ -133,10 +141,20 @@ def cmd_feedback(args: argparse.Namespace, course: Course) -> int:
     from .pipeline.run import feedback
 
     assignments = _assignments(course, args.assignments)
-    warning = ungraded_warning(ungraded(course, assignments))
+    if args.shard:
+        from .pipeline.shard import feedback_shard, parse_shard
+
+        try:
+            k, n = parse_shard(args.shard)
+            graded, files = feedback_shard(course, assignments, k, n)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
+    else:
+        graded = course
+        files = feedback(course, assignments)
+    warning = ungraded_warning(ungraded(graded, assignments))
     if warning:
         print(warning, file=sys.stderr)
-    files = feedback(course, assignments)
     print(f"{len(files)} feedback files under {course.feedback}")
     return 0
 
@@ -284,6 +302,11 @@ def cmd_data(args: argparse.Namespace, course: Course) -> int:
     return 0
 
 
+#: the commands that read or write the gradebook (checked first when it is a database server)
+GRADEBOOK_COMMANDS = (cmd_collect, cmd_autograde, cmd_merge_shards, cmd_feedback, cmd_export, cmd_status,
+                      cmd_formgrader, cmd_all)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autograder",
@@ -333,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="feedback HTML (nbgrader generate_feedback)")
     p.add_argument("assignments", nargs="*")
+    p.add_argument("--shard", metavar="k/N", help="only the students of shard k of N (as autograde --shard), "
+                   "from the shared database or that shard's own gradebook")  # fmt: skip
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="export the grades for an LMS (canvas, generic) or nbgrader's CSV")
@@ -423,7 +448,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.db_url:
         course = replace(course, database_url=args.db_url)
     os.environ.setdefault("VAECOURSE_PROFILE", GRADING_PROFILE)
-    return int(args.func(args, course) or 0)
+    from .pipeline.grade import GradebookUnavailable, require_gradebook
+
+    try:
+        if course.database_url and args.func in GRADEBOOK_COMMANDS:
+            require_gradebook(course)
+        return int(args.func(args, course) or 0)
+    except GradebookUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -40,6 +40,10 @@ COURSE_DIR_ENV = "VAECOURSE_COURSE_DIR"
 COURSE_TOML_ENV = "VAECOURSE_COURSE_TOML"
 #: a shared gradebook (e.g. ``postgresql://grader@db/vae``) instead of ``<work>/gradebook.db``
 DB_URL_ENV = "VAECOURSE_DB_URL"
+#: the driver a ``postgresql://`` URL without one means: psycopg 3 (pinned in requirements.txt),
+#: whatever SQLAlchemy's default (psycopg2 before SQLAlchemy 2.1); ``postgresql+psycopg2://``
+#: and other explicit drivers are kept
+POSTGRES_DRIVER = "postgresql+psycopg://"
 LATE_POLICIES = ("none", "per_day", "zero")
 CELL_TIMEOUT_ENV = "VAECOURSE_CELL_TIMEOUT"
 #: Seconds one cell may run while grading (grading profile: cells take seconds, training
@@ -307,8 +311,18 @@ class Course:
         return self.shard_dir / "gradebook.db"
 
     @property
+    def has_gradebook(self) -> bool:
+        """Whether there is a gradebook to read: a database server always (nbgrader creates its
+        tables when first opened), the SQLite file once something has created it."""
+        return bool(self.database_url) or self.db_path.is_file()
+
+    @property
     def db_url(self) -> str:
+        """The gradebook's SQLAlchemy URL (nbgrader's ``CourseDirectory.db_url``)."""
         if self.database_url:
+            for plain in ("postgresql://", "postgres://"):
+                if self.database_url.startswith(plain):
+                    return POSTGRES_DRIVER + self.database_url[len(plain):]
             return self.database_url
         # timeout: parallel grading workers share the sqlite file and wait for its lock
         return f"sqlite:///{self.db_path}?timeout=120"

@@ -84,3 +84,8 @@ def test_helpers_package_keeps_its_dependencies_loose() -> None:
     assert not names & {"tensorflow", "tensorflow-cpu", "keras", "torch"}, (
         "frameworks belong in optional extras, not in the required dependencies"
     )
+    extras = [dep for deps in project.get("optional-dependencies", {}).values() for dep in deps]
+    assert not [d for d in required + extras if re.match(r"(psycopg|kubernetes)", d, re.I)], (
+        "the instructors' database driver and deploy tools are not for students"
+    )
+    assert "psycopg[binary]" in _requirements_txt()  # pinned for instructors and CI

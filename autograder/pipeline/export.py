@@ -360,7 +360,7 @@ def export_result(course: Course, to: Path | None = None, fmt: str = "nbgrader",
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
-    if not course.db_path.is_file():
+    if not course.has_gradebook:
         raise UngradedError(f"No gradebook at {course.db_path}: collect and autograde first.")
     names = read_roster(Path(roster)) if roster else None
     target = Path(to) if to else default_target(course, fmt)

@@ -10,10 +10,18 @@ and crashes) gets zero on every cell and the reason in the report; the batch goe
 Issue 16 (faster grading) works here and in the sandbox: the workers of :func:`autograde`
 and the order of the pairs; ``autograde --shard k/N`` picks its pairs in
 :mod:`autograder.pipeline.shard`.
+
+A shared gradebook server (``--db-url postgresql://...``, issue 25) can be down, restart or
+refuse connections: that is the machine's failure, never the student's. :func:`require_gradebook`
+refuses to start without a reachable database (before anything is written); a notebook whose
+grading fails while the server is unreachable is tried again after a pause, and if the server
+stays away it is left ungraded (nothing recorded, no zero), the workers stop, and
+:func:`run_autograde`'s callers get :class:`GradebookUnavailable`: run the same command again.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import multiprocessing
@@ -31,8 +39,14 @@ from .settings import KERNEL_THREADS_ENV, generate_assignment, nbgrader_api
 
 LOG = logging.getLogger("autograder")
 #: failures of the machine, not of the submission: autograde is tried again
-INFRA_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info", "database is locked")
+INFRA_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info", "database is locked",
+                # two writers created the same row at once (PostgreSQL, SQLite): the retry finds it
+                "duplicate key value violates unique constraint", "UNIQUE constraint failed",
+                # the database server dropped the connection or restarted (nbgrader's own message)
+                "There was an error accessing the nbgrader database", "OperationalError", "InterfaceError")  # fmt: skip
 INFRA_RETRIES = 2
+#: seconds to wait before grading a notebook again when the gradebook's server was unreachable
+DATABASE_RETRY_PAUSE = 5.0
 #: notebooks a worker process grades before it is replaced (bounds a leak in the grader)
 WORKER_TASKS = 100
 #: what every grading worker imports (nbgrader, nbconvert, jupyter_client, and IPython for the
@@ -59,6 +73,71 @@ class GradeResult:
     startup: float | None = None
     #: per code cell: index, grade_id, first source line, wall and kernel CPU seconds
     cells: list[dict] = field(default_factory=list)
+    #: not graded because the gradebook's database server was unreachable (nothing recorded)
+    database_down: bool = False
+
+
+class GradebookUnavailable(RuntimeError):
+    """The gradebook's database cannot be reached (a server that is down, a missing driver);
+    the message says what was and was not recorded, and what to run."""
+
+
+def safe_url(url: str) -> str:
+    """A database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<an invalid database URL>"
+
+
+def gradebook_problem(course: Course) -> str:
+    """Why the course's gradebook database cannot be reached now ('' when it can, and always
+    for the SQLite file, which is created when first opened)."""
+    if not course.database_url:
+        return ""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    where = safe_url(course.database_url)
+    try:
+        url = make_url(course.database_url)
+        args = {"connect_timeout": 10} if url.get_backend_name() == "postgresql" else {}
+        engine = create_engine(url, connect_args=args, poolclass=_null_pool())
+    except ArgumentError as e:
+        return f"{where} is not a database URL ({e}); e.g. postgresql://grader:PASSWORD@db.example.org/vae"
+    except ImportError as e:
+        return (f"the gradebook {where} needs a database driver that is not installed ({e.name}): "
+                "pip install 'psycopg[binary]' for PostgreSQL (pinned in requirements.txt)")  # fmt: skip
+    try:
+        with engine.connect():
+            return ""
+    except SQLAlchemyError as e:
+        reason = str(getattr(e, "orig", None) or e).strip().splitlines()
+        return f"cannot reach the gradebook database {where}: {reason[0] if reason else type(e).__name__}"
+    finally:
+        engine.dispose()
+
+
+def _null_pool() -> type:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+def require_gradebook(course: Course) -> None:
+    """Stop before anything is graded or written when the gradebook's database is unreachable.
+
+    Raises:
+        GradebookUnavailable: with the reason (server down, wrong URL, driver missing).
+    """
+    problem = gradebook_problem(course)
+    if problem:
+        raise GradebookUnavailable(f"{problem[0].upper()}{problem[1:]}. Start the database server or correct "
+                                   "--db-url / VAECOURSE_DB_URL; nothing was graded or written.")  # fmt: skip
 
 
 def grading_api(course: Course, assignment: str | None = None):  # -> nbgrader.apps.NbGraderAPI
@@ -81,6 +160,7 @@ def prepare_gradebook(course: Course, assignments: Iterable[str]) -> None:
     """
     from .student_build import prepare_grading_builds
 
+    require_gradebook(course)
     assignments = list(assignments)
     api = grading_api(course)
     for assignment in assignments:
@@ -93,15 +173,29 @@ def prepare_gradebook(course: Course, assignments: Iterable[str]) -> None:
 def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
     start, cpu0 = time.perf_counter(), _cpu_seconds()
     api = grading_api(course, assignment)
-    for attempt in range(1 + INFRA_RETRIES):
+    down, attempt = "", 0
+    while True:
         try:
             result = api.autograde(assignment, student, force=True, create=True)
         except Exception as e:  # noqa: BLE001 (a student's notebook must never stop the batch)
             result = {"success": False, "error": repr(e)}
-        text = (result.get("error") or "") + (result.get("log") or "")
-        if result.get("success") or not any(m in text for m in INFRA_ERRORS):
+        if result.get("success"):
             break
-        LOG.warning("%s/%s: the kernel did not start (attempt %d); retrying", student, assignment, attempt + 1)
+        # the server's state decides, not the message: a notebook cannot fake a database outage
+        down = gradebook_problem(course) if course.database_url else ""
+        if down and attempt < INFRA_RETRIES:
+            LOG.warning("%s/%s: %s (attempt %d); trying again in %.0f s", student, assignment, down,
+                        attempt + 1, DATABASE_RETRY_PAUSE)  # fmt: skip
+            time.sleep(DATABASE_RETRY_PAUSE)
+        elif down:
+            break
+        else:
+            text = (result.get("error") or "") + (result.get("log") or "")
+            if attempt >= INFRA_RETRIES or not any(m in text for m in INFRA_ERRORS):
+                break
+            LOG.warning("%s/%s: the kernel or the gradebook failed (attempt %d); retrying", student, assignment,
+                        attempt + 1)  # fmt: skip
+        attempt += 1
     outcome = GradeResult(
         student=student,
         assignment=assignment,
@@ -110,7 +204,11 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
         cpu_seconds=_cpu_seconds() - cpu0,
         error="" if result.get("success") else _short(result.get("error", "") + result.get("log", "")),
         kernel_peak_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        database_down=bool(down) and not result.get("success"),
     )
+    if outcome.database_down:  # nbgrader removed its output; the gradebook has nothing of it
+        outcome.error = f"not graded: {down}"
+        return outcome
     sidecar = course.autograded / student / assignment / f"{assignment}{SIDECAR_SUFFIX}"
     if sidecar.is_file():
         info = json.loads(sidecar.read_text())
@@ -179,7 +277,9 @@ def autograde(
     """Autograde ``(assignment, student)`` pairs with ``jobs`` worker processes.
 
     The gradebook must know the assignments (:func:`prepare_gradebook`). Results come back
-    in completion order; ``progress`` is called with each.
+    in completion order; ``progress`` is called with each. When the gradebook's server is
+    unreachable, no more notebooks are started: the last result has ``database_down`` and the
+    pairs never started have none (:func:`raise_if_database_down`).
     """
     work = [(course, a, s) for a, s in pairs]
     _add_students(course, {s for _, s in pairs})
@@ -202,16 +302,46 @@ def autograde(
 def _add_students(course: Course, students: set[str]) -> None:
     """Put the students in the gradebook before the workers start: two workers grading one
     student's two assignments would otherwise both add the student (a UNIQUE constraint fails
-    for one of them)."""
-    from nbgrader.api import Gradebook
+    for one of them). One statement that skips students already there (``INSERT ... ON
+    CONFLICT DO NOTHING``), so another process adding the same students at the same moment
+    (another grading run on a shared database) is no error either, and a shard of thousands
+    of students takes one round trip, not one commit each."""
+    from nbgrader.api import Gradebook, Student
 
     if not students:
         return
     _quiet()
     with Gradebook(course.db_url, course.course_id) as gb:
-        known = {s.id for s in gb.students}
-        for student in sorted(students - known):
-            gb.add_student(student)
+        missing = sorted(students - {s.id for s in gb.students})
+        dialect = gb.engine.dialect.name
+        if not missing:
+            return
+        if dialect in ("postgresql", "sqlite"):
+            insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+            rows = [{"id": s} for s in missing]
+            gb.db.execute(insert(Student.__table__).values(rows).on_conflict_do_nothing(index_elements=["id"]))
+            gb.db.commit()
+        else:  # another database: nbgrader's own way, one student at a time
+            for student in missing:
+                gb.update_or_create_student(student)
+
+
+def raise_if_database_down(course: Course, pairs: list[tuple[str, str]], results: list[GradeResult]) -> None:
+    """Raise :class:`GradebookUnavailable` when grading stopped because the gradebook's server
+    went away, saying what was recorded and what was not.
+
+    Raises:
+        GradebookUnavailable: some of ``pairs`` were not graded for that reason.
+    """
+    if not any(r.database_down for r in results):
+        return
+    graded = sum(not r.database_down for r in results)
+    raise GradebookUnavailable(
+        f"The gradebook database {safe_url(course.db_url)} went away during grading: {graded} of "
+        f"{len(pairs)} notebooks were graded and recorded; the other {len(pairs) - graded} were not graded "
+        "and no grade of theirs was recorded (no zeros). Start the database server and run the same command "
+        "again: it grades every notebook again and records the same grades."
+    )
 
 
 def _autograde(
@@ -229,6 +359,8 @@ def _autograde(
                     bar.update()
                     if progress:
                         progress(result)
+                    if result.database_down:
+                        break
             finally:
                 stop_zygotes()
         else:
@@ -242,8 +374,11 @@ def _autograde(
                     bar.update()
                     if progress:
                         progress(result)
-                pool.close()
-                pool.join()
+                    if result.database_down:  # the other workers fail the same way: stop them
+                        break
+                else:
+                    pool.close()
+                    pool.join()
             finally:
                 pool.terminate()
                 stop_zygotes()

@@ -378,7 +378,7 @@ def status(course: Course, assignments: list[str]) -> list[AssignmentStatus]:
     from nbgrader.api import Gradebook, MissingEntry
 
     result: list[AssignmentStatus] = []
-    if not course.db_path.is_file():  # nothing collected yet
+    if not course.has_gradebook:  # nothing collected yet
         return [AssignmentStatus(a, 0, 0, 0, {}) for a in assignments]
     with Gradebook(course.db_url, course.course_id) as gb:
         for assignment in assignments:

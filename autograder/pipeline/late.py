@@ -111,7 +111,7 @@ def _record_due_date(course: Course, assignment: str) -> None:
     from nbgrader.api import Gradebook
 
     due = course.config.due.get(assignment)
-    if due is None or not course.db_path.is_file():
+    if due is None or not course.has_gradebook:
         return
     with Gradebook(course.db_url, course.course_id) as gb:
         gb.update_or_create_assignment(assignment, duedate=due.astimezone(UTC).replace(tzinfo=None))

@@ -18,7 +18,14 @@ from pathlib import Path
 from ..course import Course
 from .collect import CollectReport, collect
 from .export import export
-from .grade import GradeResult, autograde, grading_api, prepare_gradebook
+from .grade import (
+    GradeResult,
+    autograde,
+    grading_api,
+    prepare_gradebook,
+    raise_if_database_down,
+    require_gradebook,
+)
 from .handgrade import annotate, ungraded, write_guide, written_cells
 from .report import write_results
 from .scan import read_flags
@@ -43,7 +50,12 @@ def run_autograde(
 
     Big notebooks go first, so that the workers finish together; the results are saved in
     ``reports/`` (:func:`autograder.pipeline.report.write_results`).
+
+    Raises:
+        GradebookUnavailable: the gradebook's database server is unreachable, before grading
+            (nothing written) or during it (the report says which notebooks were graded).
     """
+    require_gradebook(course)
     pairs = submitted_pairs(course, assignments) if pairs is None else list(pairs)
     if not pairs:
         LOG.warning("nothing to autograde under %s", course.submitted)
@@ -51,6 +63,7 @@ def run_autograde(
     pairs.sort(key=lambda p: -_cost(course, p))
     results = autograde(course, pairs, jobs=jobs)
     write_results(course, results)
+    raise_if_database_down(course, pairs, results)
     prepare_for_hand_grading(course, pairs)
     return results
 
@@ -101,16 +114,26 @@ def _cost(course: Course, pair: tuple[str, str]) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
-def feedback(course: Course, assignments: list[str]) -> list[Path]:
-    """``nbgrader generate_feedback`` (hidden tests stripped); return the HTML files."""
+def feedback(course: Course, assignments: list[str], students: set[str] | None = None) -> list[Path]:
+    """``nbgrader generate_feedback`` (hidden tests stripped); return the HTML files.
+
+    With ``students``, only theirs (one ``generate_feedback`` per student and assignment: a
+    shard's share, :func:`autograder.pipeline.shard.feedback_shard`), and only their files
+    are returned."""
     api = grading_api(course)
     for assignment in assignments:
         if not any(course.autograded.glob(f"*/{assignment}")):
             continue
-        result = api.generate_feedback(assignment)
-        if not result.get("success"):
-            LOG.error("generate_feedback %s failed: %s", assignment, (result.get("error") or "")[-500:])
-    return sorted(course.feedback.glob("*/*/*.html"))
+        if students is None:
+            runs = [api.generate_feedback(assignment)]
+        else:
+            runs = [api.generate_feedback(assignment, s) for s in sorted(students)
+                    if (course.autograded / s / assignment).is_dir()]  # fmt: skip
+        for result in runs:
+            if not result.get("success"):
+                LOG.error("generate_feedback %s failed: %s", assignment, (result.get("error") or "")[-500:])
+    files = sorted(course.feedback.glob("*/*/*.html"))
+    return files if students is None else [f for f in files if f.parent.parent.name in students]
 
 
 @dataclass

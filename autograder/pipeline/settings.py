@@ -170,10 +170,11 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
     c.ZipCollectApp.downloaded_directory = os.path.relpath(course.downloaded, course.root)
     # execution: our Execute (restarts dead/hung kernels, caps output, checks that every
     # test really ran) in a sandboxed kernel, with a per-cell timeout for the ci profile
-    c.Autograde.autograde_preprocessors = [
-        GuardedExecute if p.__name__ == "Execute" else p
-        for p in _default_autograde_preprocessors()
-    ]
+    # and a notebook's grades saved in one transaction (pipeline/savegrades.py)
+    from .savegrades import AtomicSaveAutoGrades
+
+    swap = {"Execute": GuardedExecute, "SaveAutoGrades": AtomicSaveAutoGrades}
+    c.Autograde.autograde_preprocessors = [swap.get(p.__name__, p) for p in _default_autograde_preprocessors()]
     fast_metadata_checks()
     c.GuardedExecute.timeout = cell_timeout()
     c.GuardedExecute.startup_timeout = 180  # a busy machine starts kernels slowly

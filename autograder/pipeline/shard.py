@@ -18,7 +18,12 @@ Two ways to collect the grades:
   (same submissions, same N, none missing, none twice);
 * **one shared database** (``--db-url postgresql://...`` or ``VAECOURSE_DB_URL``,
   nbgrader's ``CourseDirectory.db_url``): every shard writes into the same server; nothing
-  to merge. Build the gradebook once (``collect``) before the shards start.
+  to merge. Build the gradebook once (``collect``) before the shards start; ``merge-shards``
+  then only checks that every shard finished (:func:`unfinished_shards`).
+
+A shard's manifest is written when it has finished, and removed when it starts: a shard that
+was killed has none, so the merge (or its check) refuses until it has been run again.
+Running a shard again grades its share again and records the same grades (idempotent).
 
 :func:`gradebook_rows` lists a gradebook's grade, comment and submission rows without their
 database ids: a merged gradebook and an unsharded one hold exactly the same rows.
@@ -35,8 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import Course
-from .grade import GradeResult, prepare_gradebook
-from .run import run_autograde, submitted_pairs
+from .grade import GradeResult, prepare_gradebook, require_gradebook, safe_url
+from .run import feedback, run_autograde, submitted_pairs
 
 LOG = logging.getLogger("autograder")
 MANIFEST = "shard.json"
@@ -93,11 +98,17 @@ def run_shard(course: Course, assignments: list[str], k: int, n: int, jobs: int 
     ``<work>/shards/k-of-N/`` (merge them with :func:`merge_shards`); with a database URL
     (:attr:`Course.database_url`, shared by all shards) it grades into that one, which must
     already know the assignments (``collect`` builds it).
+
+    Raises:
+        GradebookUnavailable: the database is unreachable (checked before anything is written)
+            or went away while grading (no manifest is written: run the shard again).
     """
+    require_gradebook(course)
     shard = course.with_shard(shard_name(k, n))
     every = submitted_pairs(course, assignments)
     mine = shard_pairs(every, k, n)
     shard.shard_dir.mkdir(parents=True, exist_ok=True)
+    (shard.shard_dir / MANIFEST).unlink(missing_ok=True)  # written again once this run has finished
     if course.database_url:
         _require_assignments(shard, assignments)
     else:
@@ -109,6 +120,24 @@ def run_shard(course: Course, assignments: list[str], k: int, n: int, jobs: int 
     return ShardRun(k, n, shard, mine, results)
 
 
+def feedback_shard(course: Course, assignments: list[str], k: int, n: int) -> tuple[Course, list[Path]]:
+    """The feedback of shard ``k`` of ``n``'s students (the share :func:`run_shard` grades),
+    from the gradebook that holds their grades: the shared database (``--db-url``), or the
+    shard's own SQLite gradebook (right after grading it, before ``merge-shards``). Returns
+    the gradebook's course and the files written.
+
+    Raises:
+        ValueError: the shard has no gradebook (not graded yet).
+    """
+    require_gradebook(course)
+    shard = course if course.database_url else course.with_shard(shard_name(k, n))
+    if not shard.has_gradebook:
+        raise ValueError(f"shard {k}/{n} has no gradebook at {shard.db_path}: grade it first "
+                         f"(autograde --shard {k}/{n})")  # fmt: skip
+    students = {s for _, s in shard_pairs(submitted_pairs(course, assignments), k, n)}
+    return shard, feedback(shard, assignments, students)
+
+
 def _require_assignments(course: Course, assignments: list[str]) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -118,9 +147,18 @@ def _require_assignments(course: Course, assignments: list[str]) -> None:
                 gb.find_assignment(assignment)
             except MissingEntry:
                 raise SystemExit(
-                    f"The shared gradebook {course.db_url} does not know {assignment}: run "
+                    f"The shared gradebook {safe_url(course.db_url)} does not know {assignment}: run "
                     "`python -m autograder collect` (it builds the gradebook) before the shards."
                 ) from None
+
+
+def unfinished_shards(course: Course) -> list[str]:
+    """Problems with a sharded run into the shared database (``--db-url``): the manifests under
+    ``<work>/shards/`` must be those of one run's N finished shards (empty when they are)."""
+    manifests = sorted((course.work / "shards").glob(f"*/{MANIFEST}"))
+    if not manifests:
+        return [f"no finished shard under {course.work / 'shards'} (a shard writes its {MANIFEST} when it is done)"]
+    return check_manifests([m.with_name(Path(course.db_path).name) for m in manifests])
 
 
 def shard_gradebooks(course: Course) -> list[Path]:

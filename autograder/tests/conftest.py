@@ -1,7 +1,10 @@
-"""Fixtures: the autograder's small test course (toy_vae, toy_quiz), a gradebook of it, its demo run.
+"""Fixtures: the autograder's small test course (toy_vae, toy_quiz), a gradebook of it, its demo run,
+and the demo of the real assignments.
 
 The demo over the test course runs once per session (about 30 notebooks, fast NumPy
-kernels, a 5 s cell timeout for the hanging ones); many tests read its results.
+kernels, a 5 s cell timeout for the hanging ones); many tests read its results. So does the
+real course's demo (every sample of every assignment, minutes): the proofs of
+``proofs/test_assignments.py`` and the Slurm run of ``pipeline/test_slurm.py``.
 """
 
 from __future__ import annotations
@@ -66,3 +69,15 @@ def toy_demo(toy_course: Course):  # -> DemoResult
             os.environ.pop("VAECOURSE_CELL_TIMEOUT", None)
         else:
             os.environ["VAECOURSE_CELL_TIMEOUT"] = old
+
+
+@pytest.fixture(scope="session")
+def real_demo(tmp_path_factory: pytest.TempPathFactory):  # -> DemoResult
+    """The real assignments' demo (packed samples, damaged and adversarial cases), graded once."""
+    course = Course.default()
+    assignments = course.assignments()
+    if not assignments:
+        pytest.skip("no assignments yet")
+    from autograder.proofs.demo import run_demo
+
+    return run_demo(course.with_work(tmp_path_factory.mktemp("course")), assignments, jobs=2, pack=True)

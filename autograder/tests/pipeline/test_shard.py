@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from autograder.course import Course
 from autograder.pipeline import shard
 from autograder.pipeline.collect import collect
 from autograder.pipeline.grade import prepare_gradebook
+from autograder.pipeline.run import submitted_pairs
 
 TOY = ["toy_vae", "toy_quiz"]
 
@@ -51,46 +53,79 @@ def test_manifests_must_belong_together(tmp_path: Path) -> None:
     assert "given twice" in shard.check_manifests([dbs[0], dbs[0], dbs[1]])[0]
 
 
-def _grade_shard(course: Course, k: int, n: int) -> None:
-    shard.run_shard(course, TOY, k, n, jobs=1)
+def _grade_shard(course: Course, k: int, n: int, jobs: int = 1) -> None:
+    shard.run_shard(course, TOY, k, n, jobs=jobs)
 
 
-def test_three_shards_merge_into_the_unsharded_gradebook(toy_demo, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """The demo's downloads collected again, graded as 3 shards in 3 processes, merged.
-
-    To keep the test cheap (each notebook is a fresh sandboxed kernel), only the first
-    six students are graded again (reference, blank, the packed samples, the first damaged
-    cases); the rejected files (zeroed at collect) are compared too."""
-    monkeypatch.setenv("VAECOURSE_CELL_TIMEOUT", "5")  # as in the unsharded demo run
-    course = toy_demo.work.with_work(tmp_path / "class")
+def collect_again(toy_demo, course: Course, keep: int = 6) -> set[tuple[str, str]]:
+    """The demo's downloads collected into ``course`` (its gradebook built first), then only
+    the first ``keep`` students' submissions left in ``submitted/`` (each notebook is a fresh
+    sandboxed kernel: reference, blank, the packed samples, the first damaged cases); the
+    rejected files (zeroed at collect) stay. Returns the pairs taken out."""
     prepare_gradebook(course, TOY)
     collect(course, toy_demo.work.work / "downloads.zip", TOY)
-    kept = sorted({r.student for r in toy_demo.run.results})[:6]
+    kept = sorted({r.student for r in toy_demo.run.results})[:keep]
     slow = {(r.assignment, r.student) for r in toy_demo.run.results if r.student not in kept}
     for assignment, student in slow:
         shutil.rmtree(course.submitted / student / assignment)
+    return slow
+
+
+def expected_rows(toy_demo, slow: set[tuple[str, str]]) -> list[tuple]:
+    """The unsharded demo's gradebook rows (:func:`shard.gradebook_rows`) without the pairs
+    :func:`collect_again` took out: what a sharded run of the rest must hold, row for row."""
+    rows = [r for r in shard.gradebook_rows(toy_demo.work.db_url, toy_demo.work.course_id)
+            if r[0] == "student" or (r[1], r[2]) not in slow]  # fmt: skip
+    assert sum(r[0] == "grade" for r in rows) > 40
+    return rows
+
+
+def page_scores(feedback_html: Path) -> list[str]:
+    """The scores a feedback page shows (the whole notebook's, then each grade cell's). The
+    rest differs between two runs by design: hidden tests draw fresh random inputs."""
+    return re.findall(r"\(Score: [0-9.]+ / [0-9.]+\)", feedback_html.read_text())
+
+
+def shard_feedback_equals_the_unsharded(toy_demo, course: Course, n: int = 3) -> None:
+    """``feedback --shard k/N`` for every k: together every graded submission's page, each
+    with the scores of the unsharded run's page."""
+    pages = [f for k in range(1, n + 1) for f in shard.feedback_shard(course, TOY, k, n)[1]]
+    graded = {(a, s) for a, s in submitted_pairs(course, TOY)}
+    assert sorted((f.parent.name, f.parent.parent.name) for f in pages) == sorted(graded)
+    for f in pages:
+        twin = toy_demo.work.feedback / f.relative_to(course.feedback)
+        assert page_scores(f) == page_scores(twin) and page_scores(f), f
+
+
+def run_shards(course: Course, n: int = 3, jobs: int = 1) -> None:
+    """``n`` shard processes (spawned, as on n machines) at once; each must exit 0."""
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_grade_shard, args=(course, k, 3)) for k in (1, 2, 3)]
+    workers = [context.Process(target=_grade_shard, args=(course, k, n, jobs)) for k in range(1, n + 1)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert [w.exitcode for w in workers] == [0] * n
+
+
+def test_three_shards_merge_into_the_unsharded_gradebook(toy_demo, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The demo's downloads collected again, graded as 3 shards in 3 processes, merged."""
+    monkeypatch.setenv("VAECOURSE_CELL_TIMEOUT", "5")  # as in the unsharded demo run
+    course = toy_demo.work.with_work(tmp_path / "class")
+    slow = collect_again(toy_demo, course)
+    run_shards(course)
     dbs = shard.shard_gradebooks(course)
     assert [p.parent.name for p in dbs] == ["1-of-3", "2-of-3", "3-of-3"]
     graded = [tuple(p) for db in dbs for p in json.loads((db.parent / shard.MANIFEST).read_text())["pairs"]]
     assert len(graded) == len(set(graded)) == len(toy_demo.run.results) - len(slow) >= 7
+    shard_feedback_equals_the_unsharded(toy_demo, course)  # from each shard's own gradebook
     with pytest.raises(ValueError, match="missing"):
         shard.merge_shards(course, dbs[:2])
     shard.merge_shards(course, dbs)
     report = shard.merge_shards(course, dbs)  # merging again changes nothing
     assert report.submissions == len(graded)
-    expected = [r for r in shard.gradebook_rows(toy_demo.work.db_url, course.course_id)
-                if r[0] == "student" or (r[1], r[2]) not in slow]  # fmt: skip
-    merged = shard.gradebook_rows(course.db_url, course.course_id)
-    assert sum(r[0] == "grade" for r in expected) > 40
-    assert merged == expected
+    assert shard.gradebook_rows(course.db_url, course.course_id) == expected_rows(toy_demo, slow)
     with pytest.raises(ValueError, match="overlap"):
         shard.merge_shards(course, [dbs[0], shutil.copy(dbs[0], tmp_path / "again.db")], allow_partial=True)
 
@@ -101,7 +136,9 @@ def test_commands_and_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert (args.func, args.shard, args.db_url) == (cli.cmd_autograde, "3/8", "postgresql://g@db/vae")
     assert parser.parse_args(["merge-shards", "a.db", "b.db"]).dbs == ["a.db", "b.db"]
     monkeypatch.setenv("VAECOURSE_DB_URL", "postgresql://g@db/vae")
-    assert Course.default().db_url == "postgresql://g@db/vae"
+    assert Course.default().db_url == "postgresql+psycopg://g@db/vae"  # the pinned driver
+    monkeypatch.setenv("VAECOURSE_DB_URL", "postgresql+psycopg2://g@db/vae")
+    assert Course.default().db_url == "postgresql+psycopg2://g@db/vae"
     monkeypatch.delenv("VAECOURSE_DB_URL")
     course = Course.default().with_work(tmp_path)
     one = course.with_shard(shard.shard_name(2, 3))
