@@ -17,10 +17,14 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Bool
 
+from ..sandbox.execute import SIDECAR_SUFFIX
+
 #: file names (nbgrader ``CourseDirectory.ignore`` patterns) that stay out of feedback
 OWN_RUN_SUFFIX = ".own-run.html"
 GUIDE_SUFFIX = ".graders-guide.html"
-GRADER_FILES = ("*" + OWN_RUN_SUFFIX, "*" + GUIDE_SUFFIX)
+#: the grader's files next to an autograded notebook, kept out of feedback: the student's own run,
+#: the graders' guide, the grading report (cell timings, restarts, diagnoses: the grader's record)
+GRADER_FILES = ("*" + OWN_RUN_SUFFIX, "*" + GUIDE_SUFFIX, "*" + SIDECAR_SUFFIX)
 
 
 def is_grader_only(cell: NotebookNode) -> bool:
