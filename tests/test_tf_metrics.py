@@ -87,6 +87,52 @@ def test_gaussian_likelihood_is_the_normal_density_of_the_sigmoid_mean() -> None
         metrics.gaussian_likelihood(0.0)
 
 
+def _gaussian_loss(model, x, sigma=0.1, single_sample_kl=False):
+    """A test's own Gaussian negative ELBO (either KL estimate), as a notebook's student writes it."""
+    import tensorflow as tf
+
+    mean, logvar = model.encode(x)
+    z = model.reparameterize(mean, logvar)
+    x = tf.cast(x, tf.float32)
+    x_hat = tf.sigmoid(model.decode(z))
+    d = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
+    nll = tf.reduce_sum(tf.square(x - x_hat), axis=[1, 2, 3]) / (2 * sigma**2) + d * (
+        math.log(sigma) + 0.5 * math.log(2 * math.pi))
+    if single_sample_kl:
+        kl = tf.reduce_sum(-0.5 * tf.square(z - mean) * tf.exp(-logvar) - 0.5 * logvar + 0.5 * tf.square(z), axis=1)
+    else:
+        kl = -0.5 * tf.reduce_sum(1 + logvar - tf.square(mean) - tf.exp(logvar), axis=1)
+    return tf.reduce_mean(nll + kl)
+
+
+@pytest.mark.parametrize("eager", [False, True])
+@pytest.mark.parametrize("single_sample_kl", [False, True])
+def test_likelihood_from_loss_is_the_reconstruction_term_of_the_loss(monkeypatch, eager, single_sample_kl) -> None:
+    if eager:
+        monkeypatch.setenv("VAECOURSE_EAGER", "1")
+    rng = np.random.default_rng(14)
+    x = rng.random((7, 4, 4, 3)).astype(np.float32)
+    logits = rng.normal(size=x.shape).astype(np.float32)
+    f = metrics.likelihood_from_loss(_gaussian_loss, sigma=0.2, single_sample_kl=single_sample_kl)
+    mean = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    expected = stats.norm.logpdf(x, loc=mean, scale=0.2).reshape(7, -1).sum(axis=1)
+    got = np.asarray(f(x, logits))
+    assert got.shape == (7,)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(f(x[:3], logits[:3])), expected[:3], rtol=1e-5)  # another batch size
+    with pytest.raises(TypeError, match="loss function"):
+        metrics.likelihood_from_loss(0.1)
+
+
+def test_evaluate_vae_with_the_likelihood_of_a_loss_equals_the_gaussian_one() -> None:
+    model = fakes.LinearVAE(latent_dim=3, image_shape=(4, 4, 3), seed=3)
+    x = np.random.default_rng(15).random((20, 4, 4, 3)).astype(np.float32)
+    by_loss = metrics.evaluate_vae(model, x, metrics.likelihood_from_loss(_gaussian_loss, sigma=0.1), batch_size=8)
+    direct = metrics.evaluate_vae(model, x, metrics.gaussian_likelihood(0.1), batch_size=8)
+    for column in ("ELBO", "-log p(x|z)", "KL", "MSE"):
+        assert by_loss[column] == pytest.approx(direct[column], rel=1e-5), column
+
+
 # -- latent usage ----------------------------------------------------------------------------
 def test_kl_per_dimension_with_the_tensorflow_kl_is_zero_at_the_prior_and_sums_to_the_kl_term() -> None:
     zeros = np.zeros((10, 6), np.float32)

@@ -183,9 +183,14 @@ def test_models_need_the_student_pieces_as_arguments():
         models.VAE(models.build_dense_encoder(2), models.build_dense_decoder(2), reparameterize=0.5)
 
 
-def test_cvae_transitional_fallbacks_and_width_alias():
-    """Until the later notebooks pass them (issue 11), CVAE falls back to the package's pieces."""
-    model = models.CVAE(2, (32, 32, 3), width=8, seed=0)  # the old call form
+def test_cvae_needs_the_decoder_and_reparameterize_and_accepts_width():
+    """No fallback to the package's own pieces (they are fill-ins): a clear error names what to pass."""
+    with pytest.raises(TypeError, match=r"reparameterize=.*sampling\.reparameterize"):
+        models.CVAE(2, (32, 32, 3), width=8, seed=0, decoder=models.build_decoder)
+    with pytest.raises(TypeError, match=r"decoder=.*models\.build_decoder"):
+        models.CVAE(2, (32, 32, 3), width=8, seed=0, reparameterize=reparameterize)
+    model = models.CVAE(2, (32, 32, 3), width=8, seed=0, decoder=models.build_decoder,
+                        reparameterize=reparameterize)  # the later notebooks' call
     assert model.filters == 8 and model.decoder.layers[0].units == 8 * 8 * 8
     assert model.reparameterize_fn is reparameterize
     assert tuple(model(np.zeros((1, 32, 32, 3), np.float32)).shape) == (1, 32, 32, 3)

@@ -142,6 +142,9 @@ def test_fit_validates_epochs(tiny_data):
         training.fit(cvae(2, filters=4), train, test, -1, **STEP)
     with pytest.raises(TypeError, match="loss_fn"):
         training.fit(cvae(2, filters=4), train, test, 1, step_fn=training.train_step)
+    # no fallback to the package's train_step (a fill-in): the message names what to pass
+    with pytest.raises(TypeError, match=r"step_fn=.*training\.train_step"):
+        training.fit(cvae(2, filters=4), train, test, 1, loss_fn=losses.compute_loss)
 
 
 def test_reconstruct_uses_the_posterior_mean(tiny_data):

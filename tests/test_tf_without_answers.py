@@ -10,9 +10,9 @@ answers revealed after a due date must run. Three checks:
 
 * a static one: in every module of the package, no name that refers to a function holding a
   block (or to a class with such a method) is used outside a block (a function parameter
-  of the same name is the caller's function), except on the few lines marked
-  ``# TRANSITION`` (defaults kept until the notebooks after MNIST pass the functions
-  explicitly; the list below may only shrink) and the lines in ``ALLOWED``;
+  of the same name is the caller's function), except on lines marked ``# TRANSITION`` (a
+  default kept while a notebook still relies on it; there are none left, and the list below
+  may only shrink) and the lines in ``ALLOWED``;
 * a static one over the blocks: what a block calls is stripped at most as long as the block;
 * a dynamic one: the student build of the package, run in a fresh interpreter, trains and
   explores a model with functions written here (as a notebook passes its student's own).
@@ -35,12 +35,9 @@ PACKAGE = ROOT / "helpers" / "src" / "vaecourse"
 # Every module of the package.
 CHECKED = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py"))
 
-# The transitional fallbacks (file, code): remove a line here when its fallback goes.
-TRANSITIONAL = {
-    ("tf/models.py", "from .sampling import reparameterize  # TRANSITION (issue 11)"),
-    ("tf/models.py", "decoder = build_decoder  # TRANSITION (issue 11)"),
-    ("tf/training.py", "step_fn = train_step  # TRANSITION (issue 11)"),
-}
+# The transitional fallbacks (file, code): none are left (the notebooks after MNIST pass
+# decoder=, reparameterize= and step_fn= themselves); the set may only shrink.
+TRANSITIONAL: set[tuple[str, str]] = set()
 # Uses that are not calls outside a fill-in (file, code): a lookup table whose kernel runs only
 # inside the fill-in ``mmd`` of the same assignment (both are stripped together); the original
 # CelebA code's set-up, which builds the model whose ``reparameterize`` is an answer block but

@@ -38,20 +38,20 @@ z = model.reparameterize(mean, logvar)
 x = tf.cast(x, tf.float32)
 x_mean = tf.sigmoid(model.decode(z))
 num_dims = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
-kl = losses.kl_to_standard_normal(mean, logvar)
+kl = -0.5 * tf.reduce_sum(1.0 + logvar - tf.square(mean) - tf.exp(logvar), axis=-1)
 """
 _CONST = "num_dims * (math.log(sigma) + 0.5 * math.log(2.0 * math.pi))"
 
 
 def train(body: str) -> str:
     """A full training cell (the given lines around ``body``)."""
-    return ("# NBVAL_IGNORE_OUTPUT\n"
-            "optimizer = keras.optimizers.Adam(1e-3)  # train with this optimizer: the check below counts its steps\n"
+    return ("optimizer = keras.optimizers.Adam(1e-3)  # train with this optimizer: the check below counts its steps\n"
             "config.seed_everything(0)\n" + body.strip("\n") + "\n"
             'print(f"CVAE: latent size {LATENT_DIM}, width {WIDTH}, {model.count_params():,} parameters")\n')
 
 
-_DECODER = "decoder=models.build_decoder(LATENT_DIM, IMAGE_SHAPE, WIDTH)"
+_DECODER = "decoder=models.build_decoder(LATENT_DIM, IMAGE_SHAPE, WIDTH), reparameterize=sampling.reparameterize"
+_STEP = "step_fn=training.train_step"
 
 
 def walk(body: str) -> str:
@@ -186,6 +186,20 @@ SAMPLES = [
         fails={"test_answer_likelihood"},
     ),
     Sample(
+        name="answer_e_no_bound",
+        kind="mistake",
+        description="the old key's claim: the Bernoulli ELBO on intensities bounds nothing (it is a loose bound)",
+        answers={ANS: 'ANSWER_LIKELIHOOD = "E"\n'},
+        fails={"test_answer_likelihood"},
+    ),
+    Sample(
+        name="answer_d",
+        kind="mistake",
+        description="believes a Gaussian cannot have a sigmoid mean",
+        answers={ANS: 'ANSWER_LIKELIHOOD = "D"\n'},
+        fails={"test_answer_likelihood"},
+    ),
+    Sample(
         name="answer_lowercase",
         kind="alternative",
         description="the right letter in lower case",
@@ -256,15 +270,24 @@ return tf.reduce_sum(sq / (2.0 * sigma**2) + {_CONST} + kl)""")},
     Sample(
         name="loss_unit_variance",
         kind="mistake",
-        description="the package's Gaussian of variance 1: ignores sigma",
-        answers={LOSS: loss('return losses.compute_loss(model, x, likelihood="gaussian")')},
+        description="a Gaussian of variance 1: ignores sigma",
+        answers={LOSS: loss(_LOSS_HEAD + """sq = tf.reduce_sum(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_mean(sq / 2.0 + num_dims * 0.5 * math.log(2.0 * math.pi) + kl)""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_default_sigma_0_2",
+        kind="mistake",
+        description="right for every sigma it is given, but its default sigma is 0.2, not the documented 0.1",
+        answers={LOSS: function_cell("gaussian_vae_loss(model, x, sigma=0.2)", _LOSS_HEAD + f"""sq = tf.reduce_sum(tf.square(x - x_mean), axis=[1, 2, 3])
+return tf.reduce_mean(sq / (2.0 * sigma**2) + {_CONST} + kl)""")},
         fails={T_LOSS},
     ),
     Sample(
         name="loss_numpy",
         kind="mistake",
-        description="computes in NumPy: right numbers, but no gradient and no graph mode (the training "
-                    "falls back to the package's loss, so only this test is lost)",
+        description="computes in NumPy: right numbers, but no gradient and no graph mode (the notebook then "
+                    "trains and evaluates with the MNIST Bernoulli loss, so only this test is lost)",
         answers={LOSS: loss("""mean, logvar = (np.asarray(t, np.float64) for t in model.encode(x))
 z = np.asarray(model.reparameterize(mean, logvar), np.float64)
 x_mean = 1.0 / (1.0 + np.exp(-np.asarray(model.decode(z), np.float64)))
@@ -276,10 +299,48 @@ return np.float32((nll + kl).mean())""")},
         fails={T_LOSS},
     ),
     Sample(
-        name="loss_reuses_compute_loss",
-        kind="alternative",
-        description="the MNIST loss with the package's Gaussian likelihood (single-sample KL)",
+        name="loss_old_fallback_line",
+        kind="mistake",
+        description="the former fallback line of the training cell: the MNIST loss with the package's Gaussian "
+                    "likelihood (hidden in the students' build while the notebook is open; the scan flags it)",
         answers={LOSS: loss("return losses.compute_loss(model, x, likelihood=metrics.gaussian_likelihood(sigma))")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_package_analytic_kl",
+        kind="mistake",
+        description="the MNIST analytic-KL loss with the package's Gaussian likelihood (hidden while the "
+                    "notebook is open)",
+        answers={LOSS: loss(
+            "return losses.kl_reconstruction_loss(model, x, likelihood=metrics.gaussian_likelihood(sigma))")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_old_visible_reference",
+        kind="mistake",
+        description="copies the NumPy reference the visible test once held: the fake model's NumPy twin, "
+                    "which the hidden tests do not hand over, and no gradient",
+        answers={LOSS: loss("""mean, logvar = model.np_encode(np.asarray(x, np.float64))
+z = model.np_reparameterize(mean, logvar)
+x_hat = model.np_decode(z)
+x = np.asarray(x, np.float64)
+d = x[0].size
+nll = ((x - x_hat) ** 2).reshape(len(x), -1).sum(1) / (2 * sigma**2) + d * (np.log(sigma) + 0.5 * np.log(2 * np.pi))
+kl = -0.5 * (1 + logvar - mean**2 - np.exp(logvar)).sum(1)
+return tf.constant(float((nll + kl).mean()))""")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_own_likelihood_through_compute_loss",
+        kind="alternative",
+        description="its own Gaussian log-likelihood, passed to the MNIST loss (the package's compute_loss: "
+                    "single-sample KL)",
+        answers={LOSS: loss("""def log_gaussian(x, logits):
+    x = tf.cast(x, tf.float32)
+    per_pixel = -0.5 * tf.square((x - tf.sigmoid(logits)) / sigma) - math.log(sigma) - 0.5 * math.log(2 * math.pi)
+    return tf.reduce_sum(tf.reshape(per_pixel, (tf.shape(x)[0], -1)), axis=1)
+
+return losses.compute_loss(model, x, likelihood=log_gaussian)""")},
     ),
     Sample(
         name="loss_keras_ops_single_sample_kl",
@@ -305,7 +366,8 @@ batch = tf.shape(z)[0]
 x_flat = tf.reshape(tf.cast(x, tf.float32), (batch, -1))
 mu_flat = tf.reshape(tf.sigmoid(model.decode(z)), (batch, -1))
 log_px = losses.log_normal_pdf(x_flat, mu_flat, 2.0 * tf.math.log(tf.constant(sigma, tf.float32)))
-return tf.reduce_mean(-log_px + losses.kl_to_standard_normal(mean, logvar))""")},
+kl = 0.5 * tf.reduce_sum(tf.exp(logvar) + tf.square(mean) - 1.0 - logvar, axis=1)
+return tf.reduce_mean(-log_px + kl)""")},
     ),
     # --- the training cell ---------------------------------------------------------------
     Sample(
@@ -313,24 +375,25 @@ return tf.reduce_mean(-log_px + losses.kl_to_standard_normal(mean, logvar))""")}
         kind="mistake",
         description="lets training.fit make its own optimizer (the check cannot count the steps)",
         answers={TRAIN: train(f"""model = models.CVAE(LATENT_DIM, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0, {_DECODER})
-history = training.fit(model, train_ds, test_ds, EPOCHS, loss_fn=loss_fn, eval_loss_fn=loss_fn)""")},
+history = training.fit(model, train_ds, test_ds, EPOCHS, loss_fn=loss_fn, eval_loss_fn=loss_fn, {_STEP})""")},
         fails={T_TRAIN},
     ),
     Sample(
         name="train_mnist_latent_size",
         kind="mistake",
         description="keeps the MNIST latent size 2",
-        answers={TRAIN: train("""model = models.CVAE(2, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0,
-                    decoder=models.build_decoder(2, IMAGE_SHAPE, WIDTH))
-history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn)""")},
+        answers={TRAIN: train(f"""model = models.CVAE(2, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0,
+                    decoder=models.build_decoder(2, IMAGE_SHAPE, WIDTH), reparameterize=sampling.reparameterize)
+history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn, {_STEP})""")},
         fails={T_TRAIN},
     ),
     Sample(
         name="train_mnist_image_shape",
         kind="mistake",
         description="builds the MNIST-shaped model (28x28x1): training fails on colour images",
-        answers={TRAIN: train("""model = models.CVAE(LATENT_DIM, width=WIDTH, seed=0, decoder=models.build_decoder(LATENT_DIM))
-history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn)""")},
+        answers={TRAIN: train(f"""model = models.CVAE(LATENT_DIM, width=WIDTH, seed=0, decoder=models.build_decoder(LATENT_DIM),
+                    reparameterize=sampling.reparameterize)
+history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn, {_STEP})""")},
         fails={T_TRAIN},
     ),
     Sample(
@@ -338,13 +401,22 @@ history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, lo
         kind="mistake",
         description="trains on the test images",
         answers={TRAIN: train(f"""model = models.CVAE(LATENT_DIM, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0, {_DECODER})
-history = training.fit(model, test_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn)""")},
+history = training.fit(model, test_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn, {_STEP})""")},
         fails={T_TRAIN},
     ),
     Sample(
-        name="train_own_decoder_package_loss",
+        name="train_without_step_fn",
+        kind="mistake",
+        description="calls training.fit as before the package's train_step had to be named: fit refuses "
+                    "(its message says to pass step_fn=training.train_step)",
+        answers={TRAIN: train(f"""model = models.CVAE(LATENT_DIM, image_shape=IMAGE_SHAPE, width=WIDTH, seed=0, {_DECODER})
+history = training.fit(model, train_ds, test_ds, EPOCHS, optimizer=optimizer, loss_fn=loss_fn)""")},
+        fails={T_TRAIN},
+    ),
+    Sample(
+        name="train_own_decoder_and_reparameterize",
         kind="alternative",
-        description="its own Keras decoder for 32x32x3 and the package's Gaussian ELBO, keyword style",
+        description="its own Keras decoder for 32x32x3 and its own reparameterize, its own loss closure, keyword style",
         answers={TRAIN: train("""decoder = keras.Sequential([
     keras.Input(shape=(LATENT_DIM,)),
     keras.layers.Dense(8 * 8 * WIDTH, activation="relu"),
@@ -353,10 +425,17 @@ history = training.fit(model, test_ds, test_ds, EPOCHS, optimizer=optimizer, los
     keras.layers.Conv2DTranspose(WIDTH, 3, strides=2, padding="same", activation="relu"),
     keras.layers.Conv2DTranspose(3, 3, padding="same"),
 ])
-model = models.CVAE(latent_dim=LATENT_DIM, image_shape=(32, 32, 3), width=WIDTH, seed=0, decoder=decoder)
-package_loss = functools.partial(losses.compute_loss, likelihood=likelihood)
-history = training.fit(model, train_ds, test_ds, epochs=EPOCHS, optimizer=optimizer,
-                       loss_fn=package_loss, eval_loss_fn=package_loss, recon_batch=x_test[:10], progress=False)""")},
+
+
+def reparameterize(mean, logvar, seed=None):
+    return mean + keras.ops.exp(0.5 * logvar) * keras.random.normal(keras.ops.shape(mean), seed=seed)
+
+
+model = models.CVAE(latent_dim=LATENT_DIM, image_shape=(32, 32, 3), width=WIDTH, seed=0, decoder=decoder,
+                    reparameterize=reparameterize)
+my_loss = lambda m, x: gaussian_vae_loss(m, x, sigma=SIGMA)  # noqa: E731
+history = training.fit(model, train_ds, test_ds, epochs=EPOCHS, optimizer=optimizer, loss_fn=my_loss,
+                       eval_loss_fn=my_loss, step_fn=training.train_step, recon_batch=x_test[:10], progress=False)""")},
     ),
     # --- walk_between_classes ------------------------------------------------------------
     Sample(
@@ -404,6 +483,27 @@ return np.asarray(model.decode((1 - t) * mean[0] + t * mean[1], apply_sigmoid=Tr
         answers={WALK: walk("""x_src = images[data.CIFAR10_CLASSES.index(src_class)]
 x_dst = images[data.CIFAR10_CLASSES.index(dst_class)]
 return latent.walk_src_to_dst(model, x_src, x_dst, n_steps=n_steps)""")},
+        fails={T_WALK},
+    ),
+    Sample(
+        name="walk_old_visible_helper",
+        kind="mistake",
+        description="copies the NumPy walk the visible test once held: it needs the fake model's NumPy twin, "
+                    "which the hidden tests do not hand over",
+        answers={WALK: walk("""labels = np.asarray(labels).reshape(-1)
+i = int(np.flatnonzero(labels == data.CIFAR10_CLASSES.index(src_class))[0])
+j = int(np.flatnonzero(labels == data.CIFAR10_CLASSES.index(dst_class))[0])
+mean, _ = model.np_encode(images[[i, j]])
+t = np.linspace(0.0, 1.0, n_steps)[:, None]
+return model.np_decode((1 - t) * mean[0] + t * mean[1])""")},
+        fails={T_WALK},
+    ),
+    Sample(
+        name="walk_default_five_steps",
+        kind="mistake",
+        description="right for every n_steps it is given, but its default is 5, not the documented 10",
+        answers={WALK: function_cell("walk_between_classes(model, images, labels, src_class, dst_class, n_steps=5)",
+                                     _PAIR + "return latent.walk_src_to_dst(model, x_src, x_dst, n_steps=n_steps)")},
         fails={T_WALK},
     ),
     Sample(

@@ -14,8 +14,7 @@ TRAIN, T_TRAIN = "train_mmd", "test_train_mmd"
 
 def train(body: str) -> str:
     """A full cell training the MMD model (the given lines around ``body``)."""
-    return ("# NBVAL_IGNORE_OUTPUT\n"
-            "mmd_optimizer = keras.optimizers.Adam(1e-3)  # train with this optimizer: the check below counts its steps\n"
+    return ("mmd_optimizer = keras.optimizers.Adam(1e-3)  # train with this optimizer: the check below counts its steps\n"
             'print(f"MMD model (lambda = {LAMBDA:g}); the reported test ELBO is still the ELBO")\n'
             + body.strip("\n") + "\n")
 
@@ -94,6 +93,34 @@ SAMPLES = [
         fails={T_KERNEL},
     ),
     Sample(
+        name="kernel_numpy",
+        kind="mistake",
+        description="right numbers computed in NumPy: no gradient reaches the codes",
+        answers={KERNEL: kernel("""x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+h2 = x.shape[1] if bandwidth is None else bandwidth**2
+return np.exp(-((x[:, None, :] - y[None, :, :]) ** 2).sum(-1) / (2.0 * h2))""")},
+        fails={T_KERNEL},
+    ),
+    Sample(
+        name="kernel_old_visible_rbf",
+        kind="mistake",
+        description="copies the RBF kernel the visible tests once held: it ignores the bandwidth",
+        answers={KERNEL: kernel("""a, b = tf.cast(x, tf.float32), tf.cast(y, tf.float32)
+d2 = tf.reduce_sum(tf.square(a[:, None, :] - b[None, :, :]), axis=-1)
+return tf.exp(-d2 / (2.0 * tf.cast(tf.shape(a)[1], tf.float32)))""")},
+        fails={T_KERNEL},
+    ),
+    Sample(
+        name="kernel_imports_package",
+        kind="mistake",
+        description="returns the package's mmd.gaussian_kernel (graded against the students' build of "
+                    "vaecourse, where it raises NotImplementedError; the scan flags it)",
+        answers={KERNEL: kernel("""from vaecourse.tf.mmd import gaussian_kernel as package_kernel
+
+return package_kernel(x, y, bandwidth)""")},
+        fails={T_KERNEL},
+    ),
+    Sample(
         name="kernel_expanded_norms",
         kind="alternative",
         description="||x||^2 + ||y||^2 - 2 x.y with TensorFlow ops and a matrix product",
@@ -165,6 +192,41 @@ return kxx.mean() + kyy.mean() - 2 * kxy.mean()""")},
         fails={T_PROPS},
     ),
     Sample(
+        name="mmd_old_visible_numpy",
+        kind="mistake",
+        description="copies the NumPy estimator the visible tests once held: its own RBF kernel whatever "
+                    "kernel it is given, and no gradient",
+        answers={MMD: mmd("""def np_rbf(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.exp(-((a[:, None, :] - b[None, :, :]) ** 2).sum(-1) / (2.0 * a.shape[1]))
+
+kxx, kyy, kxy = np_rbf(x, x), np_rbf(y, y), np_rbf(x, y)
+n, m = len(x), len(y)
+if unbiased:
+    return (kxx.sum() - n) / (n * (n - 1)) + (kyy.sum() - m) / (m * (m - 1)) - 2.0 * kxy.mean()
+return kxx.mean() + kyy.mean() - 2.0 * kxy.mean()""")},
+        fails={T_MMD, T_PROPS},
+    ),
+    Sample(
+        name="mmd_always_imq",
+        kind="mistake",
+        description="always uses the IMQ kernel, whatever kernel it is given",
+        answers={MMD: mmd(_MMD_HEAD.replace("k = _kernel_fn(kernel)", "k = imq_kernel") + """if unbiased:
+    return (ops.sum(kxx) - ops.trace(kxx)) / (n * (n - 1.0)) + (ops.sum(kyy) - ops.trace(kyy)) / (m * (m - 1.0)) - 2.0 * ops.mean(kxy)
+return ops.mean(kxx) + ops.mean(kyy) - 2.0 * ops.mean(kxy)""")},
+        fails={T_MMD},
+    ),
+    Sample(
+        name="mmd_imports_package",
+        kind="mistake",
+        description="returns the package's mmd.mmd (graded against the students' build, where it raises "
+                    "NotImplementedError; the scan flags it)",
+        answers={MMD: mmd("""from vaecourse.tf import mmd as package_mmd
+
+return package_mmd.mmd(x, y, kernel=kernel, unbiased=unbiased, **kernel_kwargs)""")},
+        fails={T_MMD, T_PROPS},
+    ),
+    Sample(
         name="mmd_tensorflow_mask",
         kind="alternative",
         description="TensorFlow ops; the diagonal removed with a mask",
@@ -181,12 +243,13 @@ yy = tf.reduce_sum(kyy * off_y) / tf.reduce_sum(off_y)
 return xx + yy - 2 * tf.reduce_mean(kxy)""")},
     ),
     Sample(
-        name="mmd_calls_gaussian_kernel",
+        name="mmd_subtracts_the_diagonal_of_ones",
         kind="alternative",
-        description="calls gaussian_kernel directly; subtracts n (the diagonal of ones) by hand",
-        answers={MMD: mmd("""kxx = gaussian_kernel(x, x)
-kyy = gaussian_kernel(y, y)
-kxy = gaussian_kernel(x, y)
+        description="calls gaussian_kernel directly for the default kernel; subtracts n (the diagonal of ones) by hand",
+        answers={MMD: mmd("""k = gaussian_kernel if kernel in ("rbf", "gaussian") else _kernel_fn(kernel)
+kxx = k(x, x, **kernel_kwargs)
+kyy = k(y, y, **kernel_kwargs)
+kxy = k(x, y, **kernel_kwargs)
 n = tf.cast(tf.shape(x)[0], tf.float32)
 m = tf.cast(tf.shape(y)[0], tf.float32)
 if unbiased:
@@ -206,7 +269,7 @@ return tf.reduce_mean(kxx) + tf.reduce_mean(kyy) - 2 * tf.reduce_mean(kxy)""")},
         name="loss_keeps_kl",
         kind="mistake",
         description="adds the MMD to the ELBO loss instead of replacing the KL term",
-        answers={LOSS: mmd_loss(_LOSS_HEAD + """kl = ops.mean(losses.kl_to_standard_normal(mean, logvar))
+        answers={LOSS: mmd_loss(_LOSS_HEAD + """kl = ops.mean(-0.5 * ops.sum(1.0 + logvar - ops.square(mean) - ops.exp(logvar), axis=-1))
 return reconstruction + kl + lam * mmd(z, prior)""")},
         fails={T_LOSS},
     ),
@@ -236,6 +299,27 @@ return reconstruction + kl + lam * mmd(z, prior)""")},
             "reconstruction_log_likelihood(x, model.decode(z), likelihood)",
             "reconstruction_log_likelihood(x, model.decode(z), 'bernoulli')")
             + "return reconstruction + lam * mmd(z, prior)")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_default_lam_2000",
+        kind="mistake",
+        description="right for every lam it is given, but its default lam is 2000, not the documented 1000",
+        answers={LOSS: function_cell(
+            'mmd_loss(model, x, lam=2000.0, likelihood="bernoulli", kernel="rbf", unbiased=True,\n'
+            "             use_mean=False, **kernel_kwargs)",
+            _LOSS_HEAD + "return reconstruction + lam * mmd(z, prior, kernel=kernel, unbiased=unbiased, **kernel_kwargs)")},
+        fails={T_LOSS},
+    ),
+    Sample(
+        name="loss_imports_package",
+        kind="mistake",
+        description="returns the package's mmd.mmd_loss (graded against the students' build, where it raises "
+                    "NotImplementedError; the scan flags it)",
+        answers={LOSS: mmd_loss("""from vaecourse.tf.mmd import mmd_loss as package_loss
+
+return package_loss(model, x, lam=lam, likelihood=likelihood, kernel=kernel, unbiased=unbiased,
+                    use_mean=use_mean, **kernel_kwargs)""")},
         fails={T_LOSS},
     ),
     Sample(
@@ -292,6 +376,22 @@ return reconstruction + lam * mmd(mean, prior)""")},
         fails={T_ACTIVE},
     ),
     Sample(
+        name="active_default_threshold_0_02",
+        kind="mistake",
+        description="right for every threshold it is given, but its default is 0.02, not the documented 0.01",
+        answers={ACTIVE: function_cell("active_units(mean, threshold=0.02)",
+                                       "return int((np.asarray(mean, dtype=np.float64).var(axis=0) > threshold).sum())")},
+        fails={T_ACTIVE},
+    ),
+    Sample(
+        name="active_imports_package",
+        kind="mistake",
+        description="returns the package's metrics.active_units (graded against the students' build, where it "
+                    "raises NotImplementedError; the scan flags it)",
+        answers={ACTIVE: active("return metrics.active_units(mean, threshold)")},
+        fails={T_ACTIVE},
+    ),
+    Sample(
         name="active_tensorflow",
         kind="alternative",
         description="tf.math.reduce_variance; returns a tensor",
@@ -322,7 +422,8 @@ return reconstruction + lam * float(mmd(z, prior, kernel=kernel, unbiased=unbias
         kind="mistake",
         description="lets training.fit make its own optimizer (the check cannot count the steps)",
         answers={TRAIN: train("""mmd_model = build_cvae()
-mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss)""")},
+mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss,
+                           step_fn=training.train_step)""")},
         fails={T_TRAIN},
     ),
     Sample(
@@ -331,7 +432,7 @@ mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, loss_fn=mmd_los
         description="trains the KL model further with the MMD loss instead of a new model",
         answers={TRAIN: train("""mmd_model = kl_model
 mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, optimizer=mmd_optimizer,
-                           loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss)""")},
+                           loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss, step_fn=training.train_step)""")},
         fails={T_TRAIN},
     ),
     Sample(
@@ -340,7 +441,7 @@ mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, optimizer=mmd_o
         description="trains on the first batch only",
         answers={TRAIN: train("""mmd_model = build_cvae()
 mmd_history = training.fit(mmd_model, train_ds.take(1), test_ds, EPOCHS, optimizer=mmd_optimizer,
-                           loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss)""")},
+                           loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss, step_fn=training.train_step)""")},
         fails={T_TRAIN},
     ),
     Sample(
@@ -349,9 +450,20 @@ mmd_history = training.fit(mmd_model, train_ds.take(1), test_ds, EPOCHS, optimiz
         description="builds the CVAE itself and passes its own MMD loss closure, without progress bars",
         answers={TRAIN: train("""config.seed_everything(1)
 mmd_model = models.CVAE(LATENT_DIM, image_shape=(32, 32, 3), width=WIDTH, seed=1,
-                        decoder=models.build_decoder(LATENT_DIM, (32, 32, 3), WIDTH))
+                        decoder=models.build_decoder(LATENT_DIM, (32, 32, 3), WIDTH),
+                        reparameterize=sampling.reparameterize)
 mmd_history = training.fit(mmd_model, train_ds, test_ds, epochs=EPOCHS, optimizer=mmd_optimizer,
                            loss_fn=lambda m, x: mmd_loss(m, x, lam=LAMBDA, likelihood=likelihood),
-                           eval_loss_fn=kl_loss, progress=False)""")},
+                           eval_loss_fn=kl_loss, step_fn=training.train_step, progress=False)""")},
+    ),
+    Sample(
+        name="train_without_step_fn",
+        kind="mistake",
+        description="calls training.fit as before the package's train_step had to be named: fit refuses "
+                    "(its message says to pass step_fn=training.train_step)",
+        answers={TRAIN: train("""mmd_model = build_cvae()
+mmd_history = training.fit(mmd_model, train_ds, test_ds, EPOCHS, optimizer=mmd_optimizer,
+                           loss_fn=mmd_loss_fn, eval_loss_fn=kl_loss)""")},
+        fails={T_TRAIN},
     ),
 ]

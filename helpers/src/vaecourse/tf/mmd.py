@@ -1,23 +1,10 @@
 """Maximum mean discrepancy (MMD) and the MMD-VAE (InfoVAE) loss.
 
-For samples x_1..x_n ~ P and y_1..y_m ~ Q and a positive-definite kernel k,
-
-    MMD^2(P, Q) = E k(x, x') + E k(y, y') - 2 E k(x, y),
-
-which is zero iff P = Q (for characteristic kernels such as RBF and IMQ). The
-**unbiased** estimator averages k(x_i, x_j) and k(y_i, y_j) over i != j only (its
-expectation is exactly MMD^2, so it can be slightly negative); the **biased** (V-statistic)
-estimator averages over all pairs and is always >= 0.
-
-The MMD-VAE replaces the per-example KL of the VAE by lambda * MMD(q(z), p(z)) between the
-batch of codes and samples of the prior N(0, I).
-
-Kernels (both equal 1 on the diagonal, both symmetric):
-
-* RBF: ``k(x, y) = exp(-||x - y||^2 / (2 * bandwidth^2))``, default ``bandwidth^2 = dim``
-  (so two independent N(0, I) samples, ``E||x - y||^2 = 2 dim``, score about ``exp(-1)``);
-* IMQ: ``k(x, y) = scale / (scale + ||x - y||^2)``, default ``scale = 2 * dim``
-  (Tolstikhin et al., Wasserstein auto-encoders).
+The ``mmd_vae`` notebook defines the MMD, its two estimators and the loss, and has students
+write :func:`gaussian_kernel`, :func:`mmd` and :func:`mmd_loss` (their bodies are absent from
+the students' build until it is past due). Given to students: :func:`imq_kernel`, the inverse
+multiquadric kernel ``scale / (scale + ||x - y||^2)``, default ``scale = 2 * dim`` (Tolstikhin
+et al., Wasserstein auto-encoders), whose heavier tails still give a gradient to far-apart codes.
 """
 
 from __future__ import annotations
@@ -32,24 +19,12 @@ from .losses import Likelihood, reconstruction_log_likelihood
 Kernel = str | Callable
 
 
-def squared_distances(x, y):
-    """Matrix of ||x_i - y_j||^2, shape (n, m), for x (n, dim) and y (m, dim).
-
-    Builds the (n, m, dim) differences (exact, no cancellation): fine for a training batch;
-    for thousands of codes use :func:`vaecourse.tf.metrics.mmd_to_prior`, which works in blocks.
-    """
-    x = ops.cast(ops.convert_to_tensor(x), "float32")
-    y = ops.cast(ops.convert_to_tensor(y), "float32")
-    diff = ops.expand_dims(x, 1) - ops.expand_dims(y, 0)  # (n, m, dim), exact (no cancellation)
-    return ops.sum(ops.square(diff), axis=-1)
-
-
 def gaussian_kernel(x, y, bandwidth=None):
-    """RBF kernel matrix ``exp(-||x_i - y_j||^2 / (2 * bandwidth^2))``, shape (n, m).
+    """The Gaussian (RBF) kernel matrix of the ``mmd_vae`` notebook, shape (n, m).
 
     Args:
         x: (n, dim); y: (m, dim).
-        bandwidth: the length scale; None uses ``sqrt(dim)``.
+        bandwidth: the length scale; None: the notebook's default.
     """
     # BEGIN FILL-IN gaussian_kernel
     x = ops.cast(ops.convert_to_tensor(x), "float32")
@@ -65,12 +40,16 @@ def imq_kernel(x, y, scale=None):
     """Inverse multiquadric kernel matrix ``scale / (scale + ||x_i - y_j||^2)``, shape (n, m).
 
     Heavier tails than the RBF kernel, so far-apart codes still get a gradient.
-    ``scale`` None uses ``2 * dim``.
+    ``scale`` None uses ``2 * dim``. Builds the (n, m, dim) differences (exact, no
+    cancellation): fine for a training batch; for thousands of codes use
+    :func:`vaecourse.tf.metrics.mmd_to_prior`, which works in blocks.
     """
     x = ops.cast(ops.convert_to_tensor(x), "float32")
+    y = ops.cast(ops.convert_to_tensor(y), "float32")
     dim = ops.cast(ops.shape(x)[-1], "float32")
     c = 2.0 * dim if scale is None else ops.cast(scale, "float32")
-    return c / (c + squared_distances(x, y))
+    diff = ops.expand_dims(x, 1) - ops.expand_dims(y, 0)  # (n, m, dim)
+    return c / (c + ops.sum(ops.square(diff), axis=-1))
 
 
 _KERNELS: dict[str, Callable] = {"rbf": gaussian_kernel, "gaussian": gaussian_kernel,
@@ -93,11 +72,12 @@ def mmd(x, y, kernel: Kernel = "rbf", unbiased: bool = True, **kernel_kwargs):
 
     Args:
         kernel: ``"rbf"``/``"gaussian"``, ``"imq"`` or a function ``k(x, y) -> (n, m)``.
-        unbiased: average the within-sample kernel values over i != j (needs n, m >= 2).
+        unbiased: the unbiased estimator of the ``mmd_vae`` notebook (needs n, m >= 2), or
+            the biased one.
         **kernel_kwargs: passed to the kernel (``bandwidth=`` or ``scale=``).
 
     Returns:
-        A float32 scalar; symmetric in x and y and independent of their row order.
+        A float32 scalar.
     """
     k = _kernel_fn(kernel)
     # BEGIN FILL-IN mmd
@@ -124,17 +104,13 @@ def mmd_loss(
     use_mean: bool = False,
     **kernel_kwargs,
 ):
-    """MMD-VAE loss: mean over the batch of -log p(x|z), plus ``lam * MMD(z, prior samples)``.
+    """The MMD-VAE loss of the ``mmd_vae`` notebook, averaged over the batch (a scalar).
 
     Args:
-        lam: weight of the MMD term (1000, as in the ``mmd_vae`` notebook). The
-            reconstruction term is summed over pixels (hundreds to thousands of nats) while
-            MMD^2 is below ~1, hence a large default.
+        lam: weight of the MMD term (1000, as in the notebook).
+        likelihood: as in :func:`vaecourse.tf.losses.compute_loss`.
         use_mean: encode deterministically (z = mean) instead of reparameterizing.
         kernel, unbiased, kernel_kwargs: as in :func:`mmd`.
-
-    The prior samples, as many as the batch, come from the model's ``seed_generator`` when it has
-    one (the course's models do), else from Keras' unseeded generator.
     """
     # BEGIN FILL-IN mmd_loss
     mean, logvar = model.encode(x)

@@ -214,6 +214,11 @@ _MISSING_REPARAMETERIZE = (
     "e.g. your own from the MNIST notebook's part 3, or vaecourse.tf.sampling.reparameterize "
     "in a later notebook."
 )
+_MISSING_DECODER = (
+    "CVAE needs decoder=: a Keras model from z to logits, or a function build(latent_dim, "
+    "image_shape, filters) that makes one, e.g. your own build_decoder from the MNIST notebook, "
+    "or vaecourse.tf.models.build_decoder in a later notebook."
+)
 
 
 class _VAEBase(keras.Model):
@@ -280,13 +285,10 @@ class CVAE(_VAEBase):
             ``SeedGenerator``.
         fixed_variance: encoder outputs only the mean; logvar is fixed to 0.
         seed: seeds the model's noise (weights are seeded by ``config.seed_everything``).
-        width: the former name of ``filters`` (transition, see below).
+        width: another name for ``filters`` (the CIFAR-10 and MMD notebooks use it).
 
-    Transition (issue 11): the notebooks after MNIST still call ``CVAE(latent_dim,
-    image_shape, width=..., seed=...)`` without ``decoder=`` and ``reparameterize=``. Until
-    they pass them, a missing one falls back to this package's own fill-in (lines marked
-    ``# TRANSITION``; the MNIST notebook always passes its student's). Remove the fallbacks
-    once every caller passes both.
+    Raises:
+        TypeError: without ``decoder`` or ``reparameterize`` (the message says what to pass).
     """
 
     def __init__(self, latent_dim: int, image_shape=(28, 28, 1), filters: int = 32, *,
@@ -296,8 +298,6 @@ class CVAE(_VAEBase):
                  width: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         shape = _check_image_shape(image_shape)
-        if reparameterize is None:
-            from .sampling import reparameterize  # TRANSITION (issue 11)
         self._init_common(latent_dim, shape, seed, reparameterize)
         self.filters = int(filters if width is None else width)
         self.fixed_variance = bool(fixed_variance)
@@ -306,7 +306,7 @@ class CVAE(_VAEBase):
             outputs=self.latent_dim if self.fixed_variance else None,
         )
         if decoder is None:
-            decoder = build_decoder  # TRANSITION (issue 11)
+            raise TypeError(_MISSING_DECODER)
         if not isinstance(decoder, keras.layers.Layer):
             decoder = decoder(self.latent_dim, shape, self.filters)
         self.decoder = decoder

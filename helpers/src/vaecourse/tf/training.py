@@ -9,7 +9,7 @@ reads the loss back from the GPU only every ``readback_every`` steps, and it sto
 
 The loss and the gradient step are arguments of ``fit`` (``loss_fn=``, ``step_fn=``), never
 defaults: :func:`train_step` is a fill-in of the MNIST notebook, so the package itself
-never calls it; a later notebook passes it explicitly.
+never calls it; a later notebook passes it explicitly (``step_fn=training.train_step``).
 """
 
 from __future__ import annotations
@@ -185,6 +185,13 @@ def reconstruct(model: keras.Model, x) -> np.ndarray:
     return np.asarray(model.decode(mean, apply_sigmoid=True))
 
 
+_MISSING_STEP_FN = (
+    "fit needs step_fn=, the gradient step step_fn(model, x, optimizer, loss_fn) -> loss: your own "
+    "train_step in the MNIST notebook, vaecourse.tf.training.train_step in a later one "
+    "(training.fit(..., step_fn=training.train_step)); got {got!r}."
+)
+
+
 def fit(
     model: keras.Model,
     train_ds: tf.data.Dataset,
@@ -209,9 +216,8 @@ def fit(
         loss_fn: ``loss_fn(model, x)`` -> scalar, minimized (e.g. the notebook's
             ``compute_loss``; a later notebook passes ``losses.compute_loss``).
         step_fn: ``step_fn(model, x, optimizer, loss_fn)`` -> loss, the gradient step to
-            compile (the MNIST notebook passes its student's ``train_step``, later notebooks
-            :func:`train_step`). Transition (issue 11): a missing ``step_fn`` still falls back
-            to :func:`train_step` until the notebooks after MNIST pass it; remove then.
+            compile (required: the MNIST notebook passes its student's ``train_step``, later
+            notebooks :func:`train_step`).
         eval_loss_fn: the test-set loss whose negative is reported as the ELBO
             (default: ``loss_fn``).
         recon_batch: a fixed batch of test images; if given (and ``show``), originals vs
@@ -228,6 +234,10 @@ def fit(
     With ``VAECOURSE_MAX_STEPS`` set (:func:`vaecourse.config.max_steps`, the full-scale
     check), at most that many optimizer steps are taken in this call: the epoch in which
     the cap is reached ends early, is evaluated, and training stops there.
+
+    Raises:
+        TypeError: without a ``step_fn`` (the message says what to pass).
+        ValueError: for negative ``epochs``, ``readback_every < 1`` or empty training data.
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -235,8 +245,8 @@ def fit(
         raise ValueError(f"readback_every must be >= 1, got {readback_every}")
     optimizer = optimizer or keras.optimizers.Adam(1e-3)
     eval_loss_fn = eval_loss_fn or loss_fn
-    if step_fn is None:
-        step_fn = train_step  # TRANSITION (issue 11)
+    if not callable(step_fn):
+        raise TypeError(_MISSING_STEP_FN.format(got=step_fn))
     cap = config.max_steps()
     steps_per_epoch = int(train_ds.cardinality())
     history = History(batches_per_epoch=steps_per_epoch if steps_per_epoch >= 0 else None)
