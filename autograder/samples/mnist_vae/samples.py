@@ -201,17 +201,7 @@ SAMPLES = [
     Sample(
         name="decoder_default_filters", kind="mistake",
         description="changes the documented default to filters=16 (the CVAE would then not be the tutorial's)",
-        answers={"build_decoder": cell("build_decoder", """
-            h, w = height // 4, width // 4
-            return keras.Sequential([
-                keras.Input(shape=(latent_dim,)),
-                layers.Dense(h * w * filters, activation="relu"),
-                layers.Reshape((h, w, filters)),
-                layers.Conv2DTranspose(2 * filters, 3, strides=2, padding="same", activation="relu"),
-                layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu"),
-                layers.Conv2DTranspose(channels, 3, strides=1, padding="same"),
-            ])
-        """).replace("filters=32):", "filters=16):")},
+        answers={"build_decoder": decoder()["build_decoder"].replace("filters=32):", "filters=16):")},
         fails={"test_build_decoder_shapes"},
     ),
     Sample(
