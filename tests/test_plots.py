@@ -97,6 +97,30 @@ def test_plot_latent_scatter(rng):
         plots.plot_latent_scatter(z2, labels[:10])
 
 
+def test_plot_latent_scatter_colours_each_point_by_its_class_and_hides_no_class():
+    rng = np.random.default_rng(3)
+    labels = np.repeat([0, 1, 2], 200)  # sorted: drawn in this order, class 2 would cover the others
+    z = rng.normal(size=(600, 2))
+    ax = plots.plot_latent_scatter(z, labels).axes[0]
+    (scatter,) = ax.collections
+    offsets, colours = np.asarray(scatter.get_offsets()), scatter.get_facecolors()[:, :3]
+    # every point keeps its own class's colour, wherever it is drawn
+    rows = {tuple(p): c for p, c in zip(z, labels, strict=True)}
+    palette = {}
+    for point, colour in zip(offsets, colours, strict=True):
+        palette.setdefault(rows[tuple(point)], set()).add(tuple(np.round(colour, 4)))
+    assert all(len(c) == 1 for c in palette.values()) and len(set().union(*palette.values())) == 3
+    # the classes are interleaved: each third of the drawing order holds all three classes
+    drawn = np.array([rows[tuple(p)] for p in offsets])
+    assert all(np.bincount(third, minlength=3).min() > 40 for third in np.split(drawn, 3))
+    assert scatter.get_alpha() is not None and scatter.get_alpha() <= 0.5
+    # the legend keeps solid markers, one per class; the same figure every time
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1", "2"]
+    again = plots.plot_latent_scatter(z, labels).axes[0].collections[0]
+    np.testing.assert_array_equal(np.asarray(again.get_offsets()), offsets)
+    matplotlib.pyplot.close("all")
+
+
 def test_plot_latent_manifold_grid_order():
     calls = []
 

@@ -190,6 +190,21 @@ SAMPLES = [
         fails={"test_build_decoder_shapes"},
     ),
     Sample(
+        name="decoder_imports_package", kind="mistake",
+        description="returns the package's build_decoder (raises NotImplementedError in the students' build)",
+        answers=answer("build_decoder", """
+            from vaecourse.tf.models import build_decoder as package_decoder
+            return package_decoder(latent_dim, image_shape, filters)
+        """),
+        fails={"test_build_decoder_shapes", "test_build_decoder_logits"},
+    ),
+    Sample(
+        name="decoder_default_filters", kind="mistake",
+        description="changes the documented default to filters=16 (the CVAE would then not be the tutorial's)",
+        answers={"build_decoder": decoder()["build_decoder"].replace("filters=32):", "filters=16):")},
+        fails={"test_build_decoder_shapes"},
+    ),
+    Sample(
         name="decoder_functional", kind="alternative",
         description="the same decoder written with the functional API",
         answers=answer("build_decoder", """
@@ -236,6 +251,16 @@ SAMPLES = [
             log2pi = tf.math.log(2. * np.pi)
             return tf.reduce_mean(-.5 * ((sample - mean) ** 2. * tf.exp(-logvar) + logvar + log2pi), axis=raxis)
         """),
+        fails={"test_log_normal_pdf"},
+    ),
+    Sample(
+        name="lnp_package_gaussian_likelihood", kind="mistake",
+        description="calls the package's gaussian_log_likelihood (hidden in the students' build while the "
+                    "assignment is open: it would answer this cell)",
+        answers=answer(LNP, """
+from vaecourse.tf.losses import gaussian_log_likelihood
+return gaussian_log_likelihood(sample, mean, logvar)
+"""),
         fails={"test_log_normal_pdf"},
     ),
     Sample(
@@ -296,13 +321,28 @@ SAMPLES = [
         name="reparam_eps_one_row", kind="mistake",
         description="epsilon of shape (dim,): the same noise for every example",
         answers=reparam("mean + tf.exp(0.5 * logvar) * eps", "tf.random.normal(shape=tf.shape(mean)[1:])"),
-        fails={REP_DIST},
+        fails={REP_SHAPE, REP_DIST},
     ),
     Sample(
         name="reparam_eps_one_column", kind="mistake",
         description="epsilon of shape (batch, 1): the same noise in every latent dimension",
         answers=reparam("mean + tf.exp(0.5 * logvar) * eps", "tf.random.normal(shape=(tf.shape(mean)[0], 1))"),
-        fails={REP_DIST},
+        fails={REP_SHAPE, REP_DIST},
+    ),
+    Sample(
+        name="reparam_no_noise", kind="mistake",
+        description="returns the mean: no noise at all (keeps the shape, so only the noise checks catch it)",
+        answers=answer("reparameterize", "return tf.identity(mean)"),
+        fails={REP_SHAPE, REP_DIST, REP_GRAD},
+    ),
+    Sample(
+        name="reparam_imports_package", kind="mistake",
+        description="calls the package's reparameterize (raises NotImplementedError in the students' build)",
+        answers=answer("reparameterize", """
+from vaecourse.tf.sampling import reparameterize as package_reparameterize
+return package_reparameterize(mean, logvar, seed=seed)
+"""),
+        fails={REP_SHAPE, REP_DIST, REP_GRAD},
     ),
     Sample(
         name="reparam_tf_random_half_logvar", kind="alternative",
@@ -385,10 +425,29 @@ SAMPLES = [
         answers=answer("compute_loss", TUTORIAL_LOSS.format(ret="-tf.reduce_mean(logpx_z + logpz - logqz_x)")),
     ),
     Sample(
-        name="loss_closed_form_kl", kind="alternative",
-        description="the closed-form KL instead of the Monte Carlo estimate (allowed by the text)",
+        name="loss_closed_form_kl", kind="mistake",
+        description="the closed-form KL where exercise 3.6 asks for the Monte Carlo estimate (that is exercise 3.8; "
+                    "question 3.7 asks about the estimate)",
         answers=answer("compute_loss", KL_LOSS.format(
             kl="-0.5 * tf.reduce_sum(1 + logvar - tf.square(mean) - tf.exp(logvar), axis=1)")),
+        fails={"test_compute_loss"},
+    ),
+    Sample(
+        name="loss_calls_kl_reconstruction_loss", kind="mistake",
+        description="returns kl_reconstruction_loss(model, x): the closed-form estimator again",
+        answers=answer("compute_loss", "return kl_reconstruction_loss(model, x, likelihood)"),
+        fails={"test_compute_loss"},
+    ),
+    Sample(
+        name="loss_global_reparameterize", kind="alternative",
+        description="draws z with the notebook's reparameterize instead of model.reparameterize, keras.ops",
+        answers=answer("compute_loss", """
+            mean, logvar = model.encode(x)
+            z = reparameterize(mean, logvar)
+            logpx_z = reconstruction_log_likelihood(x, model.decode(z), likelihood)
+            kl_estimate = log_normal_pdf(z, mean, logvar) - log_normal_pdf(z, 0.0, 0.0)
+            return ops.mean(kl_estimate - logpx_z)
+        """),
     ),
     Sample(
         name="loss_probabilities", kind="alternative",
@@ -436,6 +495,18 @@ SAMPLES = [
         description="a Monte Carlo KL where the exercise asks for the closed form",
         answers=answer("kl_reconstruction_loss", KL_LOSS.format(
             kl="log_normal_pdf(z, mean, logvar) - log_normal_pdf(z, 0.0, 0.0)")),
+        fails={"test_kl_reconstruction_loss"},
+    ),
+    Sample(
+        name="kl_imports_package_kl", kind="mistake",
+        description="imports the package's kl_to_standard_normal (hidden in the students' build while this "
+                    "assignment and kl_theory are open)",
+        answers=answer("kl_reconstruction_loss", """
+from vaecourse.tf.losses import kl_to_standard_normal
+mean, logvar = model.encode(x)
+x_logit = model.decode(model.reparameterize(mean, logvar))
+return ops.mean(kl_to_standard_normal(mean, logvar) - reconstruction_log_likelihood(x, x_logit, likelihood))
+"""),
         fails={"test_kl_reconstruction_loss"},
     ),
     Sample(
@@ -487,13 +558,36 @@ SAMPLES = [
         """),
     ),
     Sample(
-        name="generate_decode_mean", kind="alternative",
-        description="decodes the posterior mean (no sampling) with apply_sigmoid=True",
+        name="generate_decode_mean", kind="mistake",
+        description="decodes the posterior mean where the exercise asks for one sampled z per image",
         answers=answer("generate_and_display_images", """
             mean, _ = model.encode(test_sample)
             predictions = np.array(model.decode(mean, apply_sigmoid=True))
             plots.display(plots.show_images(predictions, nrow=8, title=title))
             return predictions
+        """),
+        fails={"test_generate_and_display_images"},
+    ),
+    Sample(
+        name="generate_training_reconstruct", kind="mistake",
+        description="the package's training.reconstruct (it decodes the posterior means: a public helper "
+                    "that is not this exercise's answer)",
+        answers=answer("generate_and_display_images", """
+            from vaecourse.tf import training as package_training
+            predictions = package_training.reconstruct(model, test_sample)
+            plots.display(plots.show_images(predictions, nrow=8, title=title))
+            return predictions
+        """),
+        fails={"test_generate_and_display_images"},
+    ),
+    Sample(
+        name="generate_global_reparameterize", kind="alternative",
+        description="samples with the notebook's reparameterize and decodes with apply_sigmoid=True",
+        answers=answer("generate_and_display_images", """
+            mean, logvar = model.encode(test_sample)
+            images = np.asarray(model.decode(reparameterize(mean, logvar), apply_sigmoid=True))
+            plots.display(plots.show_images(images, nrow=8, title=title))
+            return images
         """),
     ),
     # --- 6. train_step ------------------------------------------------------------------------
@@ -520,6 +614,18 @@ SAMPLES = [
             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
             return loss
         """),
+        fails={"test_train_step"},
+    ),
+    Sample(
+        name="train_default_closed_form", kind="mistake",
+        description="changes the documented default loss_fn=compute_loss to kl_reconstruction_loss",
+        answers={"train_step": cell("train_step", """
+            with tf.GradientTape() as tape:
+                loss = loss_fn(model, x)
+            gradients = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            return loss
+        """).replace("loss_fn=compute_loss):", "loss_fn=kl_reconstruction_loss):")},
         fails={"test_train_step"},
     ),
     Sample(
@@ -555,6 +661,15 @@ SAMPLES = [
                 mean, logvar = model.encode(images[start:start + batch_size])
                 out.append(model.reparameterize(mean, logvar).numpy())
             return np.concatenate(out)
+        """),
+        fails={"test_get_allClass_encodings"},
+    ),
+    Sample(
+        name="encodings_evaluate_vae", kind="mistake",
+        description="metrics.evaluate_vae(...)['mean'] (hidden in the students' build while the assignment is open)",
+        answers=answer("get_allClass_encodings", """
+            from vaecourse.tf import metrics
+            return metrics.evaluate_vae(model, images, batch_size=batch_size)["mean"]
         """),
         fails={"test_get_allClass_encodings"},
     ),
@@ -618,6 +733,17 @@ SAMPLES = [
 from vaecourse.tf.latent import walk_src_to_dst as package_walk
 return package_walk(model, x_src, x_dst, n_steps=n_steps)
 """),
+        fails={"test_walk_src_to_dst"},
+    ),
+    Sample(
+        name="walk_default_five_steps", kind="mistake",
+        description="changes the documented default n_steps=10 to 5",
+        answers={"walk_src_to_dst": cell("walk_src_to_dst", """
+            mean, _ = model.encode(np.stack([x_src, x_dst]))
+            z_src, z_dst = np.asarray(mean)
+            t = np.linspace(0.0, 1.0, n_steps)[:, None]
+            return np.asarray(model.decode((1 - t) * z_src + t * z_dst, apply_sigmoid=True))
+        """).replace("n_steps=10):", "n_steps=5):")},
         fails={"test_walk_src_to_dst"},
     ),
     Sample(
@@ -867,10 +993,12 @@ SAMPLES += [
         fails={"test_build_pooling_decoder"},
     ),
     Sample(
-        name="pool_decoder_same_padding", kind="alternative",
-        description="pads the second convolution too and starts from 7x7 (the change the text allows)",
+        name="pool_decoder_same_padding", kind="mistake",
+        description="pads the second convolution and starts from 7x7, where the exercise keeps the sheet's "
+                    "unpadded convolution",
         answers=answer("build_pooling_decoder", POOL_DEC.format(
             rows="height // 4", cols="width // 4", padding=', padding="same"', last_act="")),
+        fails={"test_build_pooling_decoder"},
     ),
     Sample(
         name="pool_decoder_sequential", kind="alternative",

@@ -18,7 +18,11 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+
+LATENT_SCATTER_ALPHA = 0.35  # plot_latent_scatter: overlapping classes stay visible
+LATENT_SCATTER_SEED = 0  # plot_latent_scatter's drawing order (classes interleaved)
 
 
 def display(fig: Figure) -> None:
@@ -179,7 +183,12 @@ def pca_2d(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def plot_latent_scatter(z, labels, class_names: Sequence[str] | None = None,
                         title: str | None = None) -> Figure:
-    """Scatter of latent codes coloured by class; PCA to 2-D when the latent size is > 2."""
+    """Scatter of latent codes coloured by class; PCA to 2-D when the latent size is > 2.
+
+    The points of all classes are drawn in one random order (seeded: the same figure every
+    time) and semi-transparent, so that no class hides another: where classes overlap, their
+    colours mix instead of the class drawn last covering the others.
+    """
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2 or z.shape[1] < 2:
         raise ValueError(f"z must be (N, dim) with dim >= 2, got shape {z.shape}")
@@ -193,15 +202,18 @@ def plot_latent_scatter(z, labels, class_names: Sequence[str] | None = None,
         xlabel = f"PC 1 ({100 * explained[0]:.0f}% of variance)"
         ylabel = f"PC 2 ({100 * explained[1]:.0f}% of variance)"
     fig, ax = plt.subplots(figsize=(6.5, 5.5), layout="tight")
-    classes = np.unique(labels)
+    classes, index = np.unique(labels, return_inverse=True)
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-    for i, c in enumerate(classes):
-        sel = labels == c
-        name = class_names[int(c)] if class_names is not None else str(c)
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=4, alpha=0.7, color=cmap(i % cmap.N), label=name)
+    colours = np.array([cmap(i % cmap.N) for i in range(len(classes))]).reshape(-1, 4)
+    order = np.random.default_rng(LATENT_SCATTER_SEED).permutation(len(xy))
+    ax.scatter(xy[order, 0], xy[order, 1], s=4, alpha=LATENT_SCATTER_ALPHA, c=colours[index[order]],
+               linewidths=0)
+    names = [class_names[int(c)] if class_names is not None else str(c) for c in classes]
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=5, color=colours[i], label=name)
+               for i, name in enumerate(names)]
+    ax.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_title(title or ("latent space" if z.shape[1] == 2
                            else f"latent space ({z.shape[1]}-D, PCA projection)"))
     return fig

@@ -136,7 +136,7 @@ def plot_architecture(encoder: keras.Model, decoder: keras.Model,
     """Flow chart of a VAE: the encoder's layers (left), then the decoder's (right).
 
     Every box names the layer and the shape of the tensor it outputs; the arrow in the
-    middle is the reparameterization z = mean + exp(logvar / 2) * eps.
+    middle is the sampling of z from q(z|x).
     """
     enc, dec = layer_table(encoder, "Input x"), layer_table(decoder, "Input z")
     step = 1.0
@@ -147,7 +147,7 @@ def plot_architecture(encoder: keras.Model, decoder: keras.Model,
     ax.annotate("", xy=(1.4 - 0.47, dec_top), xytext=(0.47, enc_bottom),
                 arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 1.2,
                             "connectionstyle": "arc3,rad=-0.2"})
-    ax.text(0.7, enc_bottom - 0.1 * step, "z = mean +\nexp(logvar/2) * eps",
+    ax.text(0.7, enc_bottom - 0.1 * step, "sample\nz ~ q(z|x)",
             ha="center", va="top", fontsize=7, color="tab:red",
             bbox={"fc": "white", "ec": "none", "alpha": 0.8})
     ax.set_xlim(-0.55, 1.95)

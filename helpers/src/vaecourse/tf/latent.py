@@ -11,9 +11,7 @@ interface of TensorFlow's CVAE tutorial, so they work for every model in
 * ``sample(eps)`` -> decoded probabilities of the codes ``eps``.
 
 Everything returns NumPy arrays (float32) or matplotlib figures. No function here calls a
-fill-in outside its own fill-in body (the student build of the package strips those bodies):
-:func:`plot_latent_space` calls :func:`get_allClass_encodings` inside its fill-in, as the
-notebook's answer does.
+fill-in outside its own fill-in body (the student build of the package strips those bodies).
 """
 
 from __future__ import annotations
@@ -68,8 +66,7 @@ def plot_latent_space(model: VAELike, images: np.ndarray, labels: np.ndarray,
                       title: str | None = None) -> Figure:
     """Scatter the posterior means of ``images`` in the latent space, coloured by label.
 
-    Uses :func:`get_allClass_encodings`, then :func:`vaecourse.plots.plot_latent_scatter`
-    (a PCA projection to 2-D when the latent size is larger than 2).
+    A latent space of more than two dimensions is shown in a PCA projection to 2-D.
 
     Returns:
         the matplotlib figure.
@@ -115,10 +112,9 @@ def decode_latent(model: VAELike, z_sample) -> np.ndarray:
 
 def generate_and_display_images(model: VAELike, test_sample: np.ndarray,
                                 title: str | None = None) -> np.ndarray:
-    """Encode ``test_sample``, draw one z per image, decode it with ``model.sample``, show the grid.
+    """Reconstructions of ``test_sample`` through the VAE, one sampled code per image, shown as a grid.
 
-    As in TensorFlow's CVAE tutorial: ``model.sample`` decodes with ``apply_sigmoid=True``,
-    so the images are pixel probabilities in [0, 1], not logits.
+    As in TensorFlow's CVAE tutorial; the images are pixel probabilities in [0, 1].
 
     Returns:
         the generated images, (n, H, W, C) float32.
@@ -134,11 +130,10 @@ def generate_and_display_images(model: VAELike, test_sample: np.ndarray,
 
 def walk_src_to_dst(model: VAELike, x_src: np.ndarray, x_dst: np.ndarray,
                     n_steps: int = 10) -> np.ndarray:
-    """Decode ``n_steps`` evenly spaced points on the line between two images' codes.
+    """The decoded images of ``n_steps`` evenly spaced codes from ``x_src``'s to ``x_dst``'s.
 
-    Both images are encoded to their posterior means ``z_src`` and ``z_dst``; the path is
-    ``z_t = (1 - t) * z_src + t * z_dst`` for ``t = 0, 1/(n_steps-1), ..., 1`` (both ends
-    included), decoded to pixel probabilities.
+    The walk goes along the straight line between the posterior means of the two images, both
+    ends included, and returns pixel probabilities.
 
     Args:
         x_src, x_dst: single images (H, W, C).

@@ -6,8 +6,8 @@ p(z) = N(0, I); the decoder gives logits of p(x|z). The evidence lower bound is
     ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)) <= log p(x).
 
 Two estimators of the negative ELBO are the MNIST notebook's fill-ins: :func:`compute_loss`
-(TensorFlow's CVAE tutorial: one Monte Carlo sample of the ELBO's integrand) and
-:func:`kl_reconstruction_loss` (the same expectation, with the KL term in closed form).
+(TensorFlow's CVAE tutorial: Monte Carlo, one sample per example) and
+:func:`kl_reconstruction_loss` (the KL term in closed form).
 :func:`kl_to_standard_normal`, :func:`kl_gaussians` and :func:`gaussian_log_likelihood` would
 answer graded cells (the theory notebook's KL functions, the MNIST notebook's log-density), so
 their bodies are ``# BEGIN ANSWER`` blocks: absent from the students' build while those
@@ -113,10 +113,10 @@ def reconstruction_log_likelihood(x, logits, likelihood: Likelihood = "bernoulli
 
 
 def compute_loss(model: keras.Model, x, likelihood: Likelihood = "bernoulli"):
-    """Single-sample Monte Carlo negative ELBO, averaged over the batch (the TF tutorial's).
+    """The negative ELBO of ``x``, averaged over the batch: TensorFlow's CVAE tutorial's estimate.
 
-    ``-mean(log p(x|z) + log p(z) - log q(z|x))`` with one z per example drawn by
-    ``model.reparameterize`` from ``model.encode(x)``; ``model.decode(z)`` gives logits.
+    A Monte Carlo estimate of the whole ELBO (its KL term included) from one sample z of
+    q(z|x) per example; ``model`` has the interface of :class:`vaecourse.tf.models.CVAE`.
     """
     # BEGIN FILL-IN compute_loss
     mean, logvar = model.encode(x)
@@ -130,9 +130,10 @@ def compute_loss(model: keras.Model, x, likelihood: Likelihood = "bernoulli"):
 
 
 def kl_reconstruction_loss(model: keras.Model, x, likelihood: Likelihood = "bernoulli"):
-    """Negative ELBO with the analytic KL, averaged over the batch.
+    """The negative ELBO of ``x``, averaged over the batch, with its KL term in closed form.
 
-    ``mean(-log p(x|z) + KL(q(z|x) || N(0, I)))`` with one reparameterized z per example.
+    The reconstruction term is estimated from one sample z of q(z|x) per example, as in
+    :func:`compute_loss`.
     """
     # BEGIN FILL-IN kl_reconstruction_loss
     mean, logvar = model.encode(x)

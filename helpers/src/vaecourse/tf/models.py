@@ -43,10 +43,10 @@ def _check_image_shape(image_shape) -> Shape:
 
 def build_encoder(latent_dim: int, image_shape=(28, 28, 1), filters: int = 32,
                   outputs: int | None = None) -> keras.Sequential:
-    """The conv encoder: Conv2D(filters, 3, s2) -> Conv2D(2*filters, 3, s2) -> Flatten -> Dense.
+    """The encoder of TensorFlow's CVAE tutorial: two stride-2 convolutions, then a Dense layer.
 
-    Unpadded as in the tutorial (28 -> 13 -> 6). The last Dense has ``outputs`` units
-    (default ``2 * latent_dim``: mean and log-variance).
+    The convolutions have ``filters`` and ``2 * filters`` filters; the Dense layer has
+    ``outputs`` units (default ``2 * latent_dim``: the mean and the log-variance of q(z|x)).
     """
     shape = _check_image_shape(image_shape)
     return keras.Sequential(
@@ -62,11 +62,10 @@ def build_encoder(latent_dim: int, image_shape=(28, 28, 1), filters: int = 32,
 
 
 def build_decoder(latent_dim: int, image_shape=(28, 28, 1), filters: int = 32) -> keras.Sequential:
-    """The conv decoder of the tutorial, from z (batch, latent_dim) to logits (batch, H, W, C).
+    """The decoder of TensorFlow's CVAE tutorial, from z (batch, latent_dim) to logits (batch, H, W, C).
 
-    ``Dense((H // 4) * (W // 4) * filters, relu) -> Reshape((H // 4, W // 4, filters)) ->
-    Conv2DTranspose(2 * filters, 3, s2, same, relu) -> Conv2DTranspose(filters, 3, s2, same,
-    relu) -> Conv2DTranspose(C, 3, s1, same)`` (logits, no activation).
+    A Dense layer and transposed convolutions (``2 * filters`` and ``filters`` hidden channels),
+    as exercise 2.1 of the MNIST notebook lists them; the output is logits of p(x|z).
     """
     height, width, channels = _check_image_shape(image_shape)
     # BEGIN FILL-IN build_decoder
@@ -90,8 +89,8 @@ def build_dense_encoder(latent_dim: int = 2, image_shape=(28, 28, 1),
                         intermediate_dim: int = 256) -> keras.Model:
     """The exercise sheet's fully connected encoder, with the functional API.
 
-    ``Input(image_shape) -> Flatten -> Dense(intermediate_dim, relu)``, then two heads
-    ``Dense(latent_dim)`` named ``z_mean`` and ``z_log_var``.
+    One hidden layer of ``intermediate_dim`` units and two heads, ``z_mean`` and
+    ``z_log_var`` (the MNIST notebook's exercise 9.1).
 
     Returns:
         a ``keras.Model`` named ``"encoder"`` with the outputs ``[z_mean, z_log_var]``.
@@ -110,9 +109,9 @@ def build_dense_decoder(latent_dim: int = 2, image_shape=(28, 28, 1),
                         intermediate_dim: int = 256) -> keras.Model:
     """The exercise sheet's fully connected decoder, with the functional API.
 
-    ``Input(latent_dim) -> Dense(intermediate_dim, relu) -> Dense(H * W * C) ->
-    Reshape(image_shape)``: logits, no activation (the sheet's sigmoid is applied by
-    ``decode(z, apply_sigmoid=True)`` and by the generator).
+    One hidden layer of ``intermediate_dim`` units; the output is logits of p(x|z) (the
+    sheet's sigmoid comes with ``decode(z, apply_sigmoid=True)`` and the generator; the MNIST
+    notebook's exercise 9.2).
 
     Returns:
         a ``keras.Model`` named ``"decoder"``, (batch, latent_dim) -> (batch, *image_shape).
@@ -128,11 +127,10 @@ def build_dense_decoder(latent_dim: int = 2, image_shape=(28, 28, 1),
 
 
 def fix_variance(encoder: keras.Model) -> keras.Model:
-    """The same encoder with its variance fixed to 1: outputs ``[z_mean, zeros]``.
+    """The same encoder with its variance fixed to 1 (the MNIST notebook's exercise 10.1).
 
     The new model shares ``encoder``'s layers and computes the same ``z_mean``; its second
-    output, the log-variance, is 0 for every input (variance exp(0) = 1), so training it
-    learns only the mean.
+    output, the log-variance, is 0 for every input.
     """
     # BEGIN FILL-IN fix_variance
     z_mean, _ = encoder.outputs
@@ -142,9 +140,9 @@ def fix_variance(encoder: keras.Model) -> keras.Model:
 
 
 def build_generator(decoder: keras.Model) -> keras.Model:
-    """The exercise sheet's generator: a model from a latent point to pixel probabilities.
+    """The exercise sheet's generator: a model from latent points to pixel probabilities.
 
-    It reuses the (trained) ``decoder``'s layers and applies the sigmoid to its logits, so
+    It shares the weights of the (trained) ``decoder``, so
     ``build_generator(decoder).predict(np.array([[0.5, 0.2]]))`` is a generated image.
     """
     # BEGIN FILL-IN build_generator
@@ -158,9 +156,8 @@ def build_pooling_encoder(latent_dim: int = 2, image_shape=(28, 28, 1),
                           intermediate_dim: int = 16) -> keras.Model:
     """The exercise sheet's Conv2D/MaxPooling encoder, with the functional API.
 
-    ``Conv2D(16, 3, relu, same) -> MaxPooling2D(2) -> Conv2D(8, 3, relu, same) ->
-    MaxPooling2D(2) -> Flatten -> Dense(intermediate_dim, relu)``, then the heads
-    ``z_mean`` and ``z_log_var``.
+    Two convolutions with max pooling, a hidden layer of ``intermediate_dim`` units and the
+    heads ``z_mean`` and ``z_log_var`` (the MNIST notebook's exercise 11.1).
 
     Returns:
         a ``keras.Model`` named ``"encoder"`` with the outputs ``[z_mean, z_log_var]``.
@@ -181,13 +178,10 @@ def build_pooling_encoder(latent_dim: int = 2, image_shape=(28, 28, 1),
 
 def build_pooling_decoder(latent_dim: int = 2, image_shape=(28, 28, 1),
                           intermediate_dim: int = 16) -> keras.Model:
-    """The exercise sheet's Conv2D/UpSampling decoder, with its unpadded ``Conv2D(16, 3)``.
+    """The exercise sheet's Conv2D/UpSampling decoder, with the functional API.
 
-    ``Dense(intermediate_dim, relu) -> Dense(s * s' * 8, relu) -> Reshape((s, s', 8)) ->
-    Conv2D(8, 3, relu, same) -> UpSampling2D(2) -> Conv2D(16, 3, relu) -> UpSampling2D(2) ->
-    Conv2D(C, 3, same)`` (logits). The unpadded convolution takes 2 rows and columns off,
-    so the first feature map is ``s = H // 4 + 1`` by ``s' = W // 4 + 1``
-    (28: 8 -> 16 -> 14 -> 28).
+    Two Dense layers, convolutions with upsampling, and logits of p(x|z) at the size of the
+    images (the MNIST notebook's exercise 11.2 lists the layers).
 
     Returns:
         a ``keras.Model`` named ``"decoder"``, (batch, latent_dim) -> (batch, *image_shape).
@@ -248,7 +242,7 @@ class _VAEBase(keras.Model):
         return mean, logvar
 
     def reparameterize(self, mean, logvar):
-        """z = mean + exp(0.5 * logvar) * eps, drawn by the given function with the model's seed."""
+        """A sample z of q(z|x) = N(mean, exp(logvar)), drawn by the given function with the model's seed."""
         return self.reparameterize_fn(mean, logvar, seed=self.seed_generator)
 
     def decode(self, z, apply_sigmoid: bool = False):

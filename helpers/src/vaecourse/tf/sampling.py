@@ -1,8 +1,8 @@
-"""The reparameterization trick: z = mean + exp(0.5 * logvar) * eps, eps ~ N(0, I).
+"""Reparameterized samples of a diagonal Gaussian q(z|x) = N(mean, exp(logvar)).
 
-Sampling z directly from N(mean, exp(logvar)) would block gradients; writing z as a
-deterministic, differentiable function of (mean, logvar) and an independent noise
-``eps`` lets gradients flow to the encoder. ``eps`` has no trainable input.
+The MNIST notebook's exercises 3.3 and 3.4: :func:`reparameterize` and the Keras layer
+:class:`Sampling` (their bodies are fill-ins, absent from the students' build while that
+assignment is open).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ SeedLike = int | keras.random.SeedGenerator | None
 
 
 def reparameterize(mean, logvar, seed: SeedLike = None):
-    """Draw z ~ N(mean, exp(logvar)) differentiably.
+    """A sample z ~ N(mean, exp(logvar)) through which gradients reach ``mean`` and ``logvar``.
 
     Args:
         mean: tensor of shape (batch, dim).
@@ -45,7 +45,7 @@ class Sampling(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs):
-        """Return z = z_mean + exp(0.5 * z_log_var) * eps for ``inputs = (z_mean, z_log_var)``."""
+        """A reparameterized sample z ~ N(z_mean, exp(z_log_var)) for ``inputs = (z_mean, z_log_var)``."""
         # BEGIN FILL-IN mnist_vae/sampling_call
         z_mean, z_log_var = inputs
         z_mean = ops.convert_to_tensor(z_mean)
