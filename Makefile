@@ -8,7 +8,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit nbval release samples bench bench-grading bench-memory bench-celeba student-helpers mnist-demo \
+.PHONY: all install demo test lint unit nbval release samples audit bench bench-diagnosis bench-grading bench-memory bench-celeba student-helpers mnist-demo \
 	fullscale colab-check slurm
 
 all: install demo
@@ -55,6 +55,14 @@ bench-celeba:
 # Every notebook in the full profile (real data sizes, every evaluation), training capped.
 fullscale:
 	$(PYTHON) benchmarks/fullscale.py
+
+# Try everything students are given as the answer of every graded cell (issue 22; CI runs it too).
+audit:
+	$(PYTHON) -m autograder audit
+
+# Feedback on automatic one-site mutants of the reference answers: named function, concrete discrepancy.
+bench-diagnosis:
+	$(PYTHON) benchmarks/diagnosis.py --per-fill-in 3 -j 2
 
 bench-grading:
 	$(PYTHON) benchmarks/grading.py --students 4 --jobs 1 2 4

@@ -16,8 +16,9 @@ kernels do around each test of a function fill-in (:class:`~autograder.sandbox.e
   summarised), or says that on those calls it does not differ (the test checks something else).
 
 The kernel side is ``vaecourse.testkit.diagnose`` (graders' builds only); its message is added
-under the failed test and its verdict to the grading report (``cells[].diagnosis``, which the
-class report counts). A fill-in that is no plain function (a class, a training cell, an answer
+under the failed test and its verdict to the grading report: a catalogued mistake as
+``cells[].diagnosis`` (which the class report counts), any other finding as
+``cells[].diagnosis_detail``. A fill-in that is no plain function (a class, a training cell, an answer
 variable) gets no diagnosis; its tests' messages stand alone.
 """
 

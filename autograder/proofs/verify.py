@@ -141,15 +141,14 @@ def format_run(run: SampleRun, verbose: bool = True) -> str:
 
 def feedback_leaks(course: Course, files: list[Path], grading_roots: list[str]) -> list[str]:
     """What feedback files show that they must not: a line of a hidden test of the course's
-    sources (a line of 12 characters or more that appears in no visible cell, anywhere in the file), the grader's
-    sentinel, or an absolute path under ``grading_roots`` (the course, its working folder, the
+    sources in what the run printed (a line of 12 characters or more that appears in no visible
+    cell, no cell of this student and not in the package), a hidden-test marker or the grader's
+    sentinel anywhere, or an absolute path under ``grading_roots`` (the course, its working folder, the
     kernels' temporary folders). One entry per file and finding."""
     import html as html_module
     import re
 
     import nbformat
-
-    from ..nb.cells import strip_markers
 
     hidden: set[str] = set()
     visible: set[str] = set()
@@ -161,10 +160,13 @@ def feedback_leaks(course: Course, files: list[Path], grading_roots: list[str]) 
                     inside = True
                 elif re.match(r"\s*### END HIDDEN TESTS", line):
                     inside = False
-                elif inside:
-                    hidden.add(line.strip())
-            shown = set(strip_markers(cell.source).splitlines()) - set(_hidden_part(cell.source))
-            visible |= {line.strip() for line in shown}
+                else:
+                    (hidden if inside else visible).add(line.strip())
+    # the package students install is public too (its source may be printed, a test may repeat a line)
+    package = course.root / "helpers" / "src"
+    for path in package.rglob("*.py") if package.is_dir() else []:
+        if "testkit" not in path.parts:
+            visible |= {line.strip() for line in path.read_text(errors="replace").splitlines()}
     secret = {line for line in hidden - visible if len(line) >= 12 and not line.startswith(("#", "print("))}
     roots = sorted({r.rstrip("/") for r in grading_roots if r and r != "/"}, key=len, reverse=True)
     leaks: list[str] = []
@@ -174,9 +176,11 @@ def feedback_leaks(course: Course, files: list[Path], grading_roots: list[str]) 
         text = html_module.unescape(re.sub(r"<[^>]+>", "", raw))
         # paths: only in what the grading run printed, not in the student's own code
         outputs = html_module.unescape(re.sub(r"<[^>]+>", "", code.sub("", raw)))
-        found = sorted(line for line in secret if line in text)
+        # the student's own cells may hold any line (a copied test helper), tracebacks of them too
+        own = _own_lines(course, Path(path))
+        found = sorted(line for line in secret - own if line in outputs)
         leaks += [f"{path}: hidden test line {line[:80]!r}" for line in found[:3]]
-        if "_vaecourse_ran_" in text:
+        if "_vaecourse_ran_" in text or "BEGIN HIDDEN TESTS" in text:
             leaks.append(f"{path}: the grader's sentinel")
         for root in roots:
             if root + "/" in outputs:
@@ -185,15 +189,17 @@ def feedback_leaks(course: Course, files: list[Path], grading_roots: list[str]) 
     return leaks
 
 
-def _hidden_part(source: str) -> list[str]:
-    import re
+def _own_lines(course: Course, feedback: Path) -> set[str]:
+    """The stripped lines of the student's own cells (everything but the tests) of the notebook
+    a feedback file was made from (``feedback/<student>/<a>/<a>.html``)."""
+    import nbformat
 
-    lines, inside = [], False
-    for line in source.splitlines():
-        if re.match(r"\s*### BEGIN HIDDEN TESTS", line):
-            inside = True
-        elif re.match(r"\s*### END HIDDEN TESTS", line):
-            inside = False
-        elif inside:
-            lines.append(line)
-    return lines
+    from ..nb.cells import is_test_cell
+
+    try:
+        student, assignment = feedback.parent.parent.name, feedback.parent.name
+        nb = nbformat.read(course.autograded / student / assignment / f"{assignment}.ipynb", as_version=4)
+    except (OSError, ValueError):
+        return set()
+    return {line.strip() for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)
+            for line in c.source.splitlines()}  # fmt: skip

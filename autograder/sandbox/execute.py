@@ -112,7 +112,8 @@ class GuardedExecute(Execute):
 
     diagnoses = Dict(help="{test grade id: {'setup': expression, 'probe': expression}}: evaluated in the "
                      "kernel before that test and after it failed; the probe's value is a dict whose "
-                     "'message' goes under the test and the rest into the report (cells[].diagnosis)").tag(config=True)  # fmt: skip
+                     "'message' goes under the test and the verdict into the report (cells[].diagnosis for a "
+                     "catalogued mistake, cells[].diagnosis_detail otherwise)").tag(config=True)  # fmt: skip
     preload_groups = Dict(PRELOAD_GROUPS, help="{module a notebook imports: modules its kernel's zygote "
                           "imports ahead of time}, besides the kernel manager's base_preload.").tag(config=True)  # fmt: skip
 
@@ -166,7 +167,8 @@ class GuardedExecute(Execute):
             "cpu": None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3),
         })  # fmt: skip
         if index in self._diagnosed:
-            self._timings[-1]["diagnosis"] = self._diagnosed[index]
+            key, value = self._diagnosed[index]
+            self._timings[-1][key] = value
 
     def _event(self, index: int, cell: NotebookNode, kind: str, detail: str = "") -> None:
         self._events.append({"cell": index, "grade_id": grade_id(cell) or "", "kind": kind, "detail": detail})
@@ -257,10 +259,13 @@ class GuardedExecute(Execute):
         if not isinstance(verdict, dict) or not verdict.get("message"):
             return
         cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=f"\n{verdict['message']}\n"))
+        # the report: a catalogued mistake under "diagnosis" (the class report counts them), any
+        # other finding under "diagnosis_detail"
         if verdict.get("status") == "mistake":
-            self._diagnosed[index] = {"mistake": verdict.get("mistake"), "description": verdict.get("description")}
+            self._diagnosed[index] = ("diagnosis", {"mistake": verdict.get("mistake"),
+                                                    "description": verdict.get("description")})
         else:
-            self._diagnosed[index] = str(verdict["message"])
+            self._diagnosed[index] = ("diagnosis_detail", str(verdict["message"]))
 
     def on_cell_executed(self, **kwargs: Any) -> None:
         """Record the reply; any status but ``ok`` must leave an error in the cell."""

@@ -47,7 +47,7 @@ def _secret_lines(assignments: list[str]) -> tuple[set[str], set[str]]:
                 inside = None
             elif inside is not None and owners[inside] & set(assignments):
                 secret.add(line.strip())
-            elif inside is None:
+            else:  # outside the blocks, or in a block that is published (all its assignments past due)
                 public.add(line.strip())
     return {s for s in secret if len(s) >= 25} - public, public
 

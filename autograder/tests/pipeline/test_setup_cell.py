@@ -75,7 +75,7 @@ def test_a_fork_changes_only_course_toml() -> None:
     nb = nbformat.read(REPO / "solutions/kl_theory/kl_theory.ipynb", as_version=4)
     outputs = [c.get("outputs") for c in nb.cells]
     changed = apply_course_config(nb, fork, "kl_theory")
-    assert set(changed) == {"setup cell", "badge"}
+    assert set(changed) == {"setup cell", "badge", "submission check cell"}  # its manifest holds the setup cell's fingerprint
     text = "\n".join(c.source for c in nb.cells)
     assert "colab.research.google.com/github/uni-x/vae-2027/blob/t2027.1/notebooks/kl_theory/kl_theory.ipynb" in text
     assert '"vaecourse @ git+https://github.com/uni-x/vae-2027.git@t2027.1#subdirectory=helpers"' in text
@@ -93,7 +93,7 @@ def test_check_release_notices_a_source_out_of_step() -> None:
 
     fork = replace(Course.default(), config=CourseConfig(repository="https://github.com/o/n", ref="x1"))
     assert sync_source(Course.default(), "kl_theory", write=False) == []
-    assert sync_source(fork, "kl_theory", write=False) == ["setup cell", "badge"]
+    assert sync_source(fork, "kl_theory", write=False) == ["setup cell", "badge", "submission check cell"]
 
 
 # ---- the install block's logic, run with a fake pip and fake package metadata -------------

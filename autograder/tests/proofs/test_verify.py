@@ -41,3 +41,24 @@ def test_format_run_shows_cells_and_marks_differences() -> None:
     assert text.splitlines()[-1] == "1 samples, 1 differ from their expected scores (12 s)"
     quiet = format_run(SampleRun([CaseOutcome(CASE, {"t1": 1.0, "t2": 2.0, "t3": 0.0}, None)]), verbose=False)
     assert "expected   3.0  actual   3.0" in quiet and "t1" not in quiet
+
+
+def test_feedback_leaks_finds_hidden_lines_sentinels_and_paths(toy_course: Course, tmp_path) -> None:
+    from autograder.proofs.verify import feedback_leaks
+
+    course = toy_course.with_work(tmp_path / "work")
+    folder = course.feedback / "s1" / "toy_vae"
+    folder.mkdir(parents=True)
+    hidden = "_mu, _lv, _eps = _r.normal(size=(_b, _d)), _r.normal(size=(_b, _d)), _r.normal(size=(_b, _d))"
+    clean = folder / "toy_vae.html"
+    clean.write_text('<div class="highlight hl-ipython3"><pre>print(1)</pre></div><pre>z passes</pre>')
+    assert feedback_leaks(course, [clean], [str(tmp_path)]) == []
+    leaky = folder / "leaky.html"
+    leaky.write_text(f"<pre>Cell In[6], line 3\n      3 {hidden}\n</pre><pre>_vaecourse_ran_ab12</pre>"
+                     f"<pre>FileNotFoundError: {tmp_path}/work/data.npz</pre>")
+    found = feedback_leaks(course, [leaky], [str(tmp_path)])
+    assert any("hidden test line" in f for f in found) and any("sentinel" in f for f in found)
+    assert any("path of the grading machine" in f for f in found)
+    own = folder / "own.html"  # the student's own code shown in an input area is theirs to see
+    own.write_text(f'<div class="highlight hl-ipython3"><pre>{tmp_path}/x = 1</pre></div>')
+    assert feedback_leaks(course, [own], [str(tmp_path)]) == []
