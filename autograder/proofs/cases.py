@@ -214,6 +214,81 @@ while True:
     print("spam " * 200)
 """
 
+# processes that try to outlive the notebook (issue 26); each on the blank release (zero), each
+# must leave no process and no file behind, within the kernel's bounds
+OUTLIVING = ("fork_sleepers", "double_fork", "ignore_sigterm", "thread_storm", "fill_folder")
+
+FORK_SLEEPERS = """\
+import os, time
+started = 0
+for _ in range(100):
+    try:
+        pid = os.fork()
+    except OSError as e:  # the kernel's bound on processes and threads
+        print(f"fork refused after {started} children: {e}")
+        break
+    if pid == 0:
+        os.setsid()  # a session of its own: out of reach of the kernel's process group
+        time.sleep(600)
+        os._exit(0)
+    started += 1
+print(f"{started} children sleep in sessions of their own")
+"""
+
+DOUBLE_FORK = """\
+import os, time
+for _ in range(10):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)  # the grandchild is orphaned: re-parented away from the kernel
+        time.sleep(600)
+        os._exit(0)
+    os.wait()
+print("10 orphaned grandchildren sleep")
+"""
+
+IGNORE_SIGTERM = """\
+import os, signal
+for _ in range(4):
+    if os.fork() == 0:
+        os.setsid()
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        while True:  # busy, deaf to every signal it can ignore
+            pass
+print("4 busy children ignore SIGTERM")
+"""
+
+THREAD_STORM = """\
+import threading, time
+threads = []
+try:
+    for _ in range(5000):
+        t = threading.Thread(target=time.sleep, args=(600,), daemon=True)
+        t.start()
+        threads.append(t)
+except RuntimeError as e:  # the kernel's bound on processes and threads
+    print(f"thread refused after {len(threads)}: {e}")
+print(f"{len(threads)} threads sleep")
+"""
+
+FILL_FOLDER = """\
+import os, signal, time
+if os.fork() == 0:
+    os.setsid()
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the size of a file: a new file
+    chunk, n = b"x" * (1 << 20), 0
+    while True:
+        try:
+            with open(f"filler-{n}.bin", "wb") as f:
+                while True:
+                    f.write(chunk)
+        except OSError:
+            n += 1
+time.sleep(4)  # the writer fills the kernel's folder meanwhile
+"""
+
 
 def _extra(name: str, description: str, code: str, base: str) -> Callable:
     """An adversarial cell after the setup cell, with reference or a mistake's answers."""
@@ -308,6 +383,16 @@ def makers(paths: dict[str, str], toy: bool) -> list[Maker]:
               _extra("hang", "a cell loops forever and swallows KeyboardInterrupt", HANG, "reference"), toy_only=True),
         Maker("flood", "adversarial", "prints without end",
               _extra("flood", "a cell prints without end", FLOOD, "reference"), toy_only=True),
+        Maker("fork_sleepers", "adversarial", "100 children in sessions of their own",
+              _extra("fork_sleepers", "forks 100 children that call setsid and sleep", FORK_SLEEPERS, "blank")),
+        Maker("double_fork", "adversarial", "orphaned grandchildren",
+              _extra("double_fork", "double-forks 10 sleepers (orphaned grandchildren)", DOUBLE_FORK, "blank")),
+        Maker("ignore_sigterm", "adversarial", "busy children that ignore SIGTERM",
+              _extra("ignore_sigterm", "4 busy children that ignore SIGTERM, SIGINT, SIGHUP", IGNORE_SIGTERM, "blank")),
+        Maker("thread_storm", "adversarial", "thousands of threads",
+              _extra("thread_storm", "starts up to 5,000 sleeping threads", THREAD_STORM, "blank")),
+        Maker("fill_folder", "adversarial", "fills the kernel's folder",
+              _extra("fill_folder", "a background process fills the kernel's folder", FILL_FOLDER, "blank")),
     ]  # fmt: skip
     return [m for m in found if toy or not m.toy_only]
 
