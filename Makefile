@@ -8,7 +8,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit nbval release samples bench bench-grading bench-memory bench-celeba student-helpers mnist-demo \
+.PHONY: all install demo test lint unit nbval release samples bench bench-grading bench-memory bench-fair-share bench-celeba student-helpers mnist-demo \
 	fullscale colab-check
 
 all: install demo
@@ -62,6 +62,10 @@ bench-grading:
 # Peak data segment and resident memory of each assignment's grading kernel (the sandbox's limit).
 bench-memory:
 	$(PYTHON) benchmarks/kernel_memory.py
+
+# An honest kernel's time next to a fork storm, with and without the per-kernel cgroups.
+bench-fair-share:
+	$(PYTHON) benchmarks/fair_share.py --work 3 --spinners 6 --repeat 3
 
 lint:
 	$(PYTHON) -m ruff check .

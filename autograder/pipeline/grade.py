@@ -106,7 +106,8 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
         text = (result.get("error") or "") + (result.get("log") or "")
         if result.get("success") or not any(m in text for m in INFRA_ERRORS):
             break
-        LOG.warning("%s/%s: the kernel did not start (attempt %d); retrying", student, assignment, attempt + 1)
+        why = next(m for m in INFRA_ERRORS if m in text)
+        LOG.warning("%s/%s: the kernel did not start (attempt %d: %s); retrying", student, assignment, attempt + 1, why)
     outcome = GradeResult(
         student=student,
         assignment=assignment,
@@ -198,7 +199,7 @@ def autograde(
     if (saved[KERNEL_THREADS_ENV] or "auto").strip().lower() == "auto":
         os.environ[KERNEL_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // workers))
     # each kernel's processes together get its worker's share of the CPU (a cgroup quota)
-    os.environ.setdefault(KERNEL_CPUS_ENV, f"{(os.cpu_count() or 1) / workers:g}")
+    os.environ.setdefault(KERNEL_CPUS_ENV, str((os.cpu_count() or 1) / workers))
     # the kernels' cgroups belong to this run: what a dead worker leaves is removed at the end
     owner = os.environ.setdefault(cgroups.OWNER_ENV, cgroups.owner_tag())
     try:

@@ -250,14 +250,14 @@ print("10 orphaned grandchildren sleep")
 
 IGNORE_SIGTERM = """\
 import os, signal
-for _ in range(4):
+for _ in range(2):
     if os.fork() == 0:
         os.setsid()
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(s, signal.SIG_IGN)
         while True:  # busy, deaf to every signal it can ignore
             pass
-print("4 busy children ignore SIGTERM")
+print("2 busy children ignore SIGTERM")
 """
 
 THREAD_STORM = """\
@@ -388,7 +388,7 @@ def makers(paths: dict[str, str], toy: bool) -> list[Maker]:
         Maker("double_fork", "adversarial", "orphaned grandchildren",
               _extra("double_fork", "double-forks 10 sleepers (orphaned grandchildren)", DOUBLE_FORK, "blank")),
         Maker("ignore_sigterm", "adversarial", "busy children that ignore SIGTERM",
-              _extra("ignore_sigterm", "4 busy children that ignore SIGTERM, SIGINT, SIGHUP", IGNORE_SIGTERM, "blank")),
+              _extra("ignore_sigterm", "2 busy children that ignore SIGTERM, SIGINT, SIGHUP", IGNORE_SIGTERM, "blank")),
         Maker("thread_storm", "adversarial", "thousands of threads",
               _extra("thread_storm", "starts up to 5,000 sleeping threads", THREAD_STORM, "blank")),
         Maker("fill_folder", "adversarial", "fills the kernel's folder",

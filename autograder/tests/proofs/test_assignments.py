@@ -11,6 +11,9 @@ from __future__ import annotations
 import pytest
 
 from autograder.course import Course
+from autograder.proofs.cases import OUTLIVING
+
+from ..conftest import process_snapshot, run_processes
 
 COURSE = Course.default()
 ASSIGNMENTS = COURSE.assignments()
@@ -23,7 +26,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     from autograder.proofs.demo import run_demo
 
     course = COURSE.with_work(tmp_path_factory.mktemp("course"))
-    return run_demo(course, ASSIGNMENTS, jobs=2, pack=True)
+    before = process_snapshot()
+    result = run_demo(course, ASSIGNMENTS, jobs=2, pack=True)
+    result.processes_before = before
+    return result
 
 
 def _explain(o) -> str:
@@ -56,3 +62,15 @@ def test_damaged_and_adversarial_cases(demo) -> None:
 
 def test_no_notebook_failed_to_grade(demo) -> None:
     assert all(r.success for r in demo.run.results), [f"{r.student}/{r.assignment}: {r.error[-300:]}" for r in demo.run.results if not r.success]
+
+
+def test_no_process_of_the_run_is_left_and_the_storms_were_bounded(demo) -> None:
+    """The processes that tried to outlive their notebook (issue 26) were killed, within their
+    kernel's bound on processes and threads; nothing of the run is left."""
+    outliving = [o for o in demo.outcomes if o.case.student in OUTLIVING]
+    assert {o.case.student for o in outliving} == set(OUTLIVING)
+    for o in outliving:
+        assert o.ok and o.actual_total == 0, _explain(o)
+        for k in o.result.kernels:
+            assert not k.get("tasks_max") or k.get("tasks_peak", 0) <= k["tasks_max"], k
+    assert run_processes(demo.run.results, demo.processes_before) == []
