@@ -101,7 +101,11 @@ def read_proc(pid: int) -> Proc | None:
 def processes() -> dict[int, Proc]:
     """Every process of the machine (that ``/proc`` shows), by pid."""
     table = {}
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc (not Linux): nothing can be swept
+        return table
+    for entry in entries:
         if entry.isdigit() and (p := read_proc(int(entry))) is not None:
             table[p.pid] = p
     return table
@@ -196,10 +200,21 @@ def stop_and_kill(find: Callable[[], list[Proc]], timeout: float = 10.0,
 
 def sweep(exclude: Iterable[int] = (), timeout: float = 10.0) -> set[tuple[int, int]]:
     """Kill every descendant of this process (except the subtrees of ``exclude``) and reap
-    this process's children; see :func:`stop_and_kill`."""
+    this process's children (all of them, waiting for the last, when nothing is excluded: their
+    CPU time then counts as this process's children's); see :func:`stop_and_kill`."""
     me, skip = os.getpid(), set(exclude)
     killed = stop_and_kill(lambda: descendants(me, skip), timeout, on_round=reap)
-    reap()
+    end = time.monotonic() + (0 if skip else timeout)
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                if time.monotonic() > end:
+                    break
+                time.sleep(0.002)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
     return killed
 
 

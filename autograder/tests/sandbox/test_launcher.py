@@ -176,3 +176,22 @@ def test_the_kernels_children_end_with_it(tmp_path: Path) -> None:
     assert _gone(storm, 0.5)  # swept before the launcher was told the kernel exited
     report = json.loads((tmp_path / "state" / "keeper.json").read_text())
     assert report["killed"] == 10 and report["exit"] == 0
+
+
+def test_the_kernel_ends_when_the_kernel_managers_process_dies(tmp_path: Path) -> None:
+    """A grading worker killed with SIGKILL cannot shut its kernel down: the launcher notices
+    its new parent within a second and exits, and the keeper sweeps."""
+    connection = tmp_path / "kernel-1.json"
+    connection.write_text(json.dumps({"shell_port": 5001, "key": "k"}))
+    workdir, state = tmp_path / "home", tmp_path / "state"
+    state.mkdir()
+    cmd = [sys.executable, str(Path(launcher.__file__)), "--workdir", str(workdir), "--state", str(state), *LIMITS,
+           "--", sys.executable, "-c", STORM, "-f", str(connection), "stay"]  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "-c", f"import subprocess, time; subprocess.Popen({cmd!r}); time.sleep(120)"])
+    try:
+        storm = _storm_pids(workdir)
+        worker.kill()
+        worker.wait()
+        assert _gone(storm)
+    finally:
+        worker.kill()
