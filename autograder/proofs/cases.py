@@ -310,6 +310,11 @@ def _extra(name: str, description: str, code: str, base: str) -> Callable:
     return make
 
 
+def _cell_maker(name: str, label: str, description: str, code: str, base: str, toy_only: bool = False) -> Maker:
+    """The :class:`Maker` of an adversarial cell after the setup cell (see :func:`_extra`)."""
+    return Maker(name, "adversarial", label, _extra(name, description, code, base), toy_only)
+
+
 def escape(paths: dict[str, str]) -> Callable:
     def make(release, spec, samples, others):
         code = ESCAPE.format(**{**paths, "source": str(paths["source"]).format(assignment=spec.name)})
@@ -361,38 +366,38 @@ def makers(paths: dict[str, str], toy: bool) -> list[Maker]:
         Maker("empty_file", "damaged", "empty file", empty_file),
         Maker("not_a_notebook", "damaged", "not a notebook", not_a_notebook),
         Maker("wrong_assignment", "damaged", "another assignment", wrong_assignment),
-        Maker("monkeypatch", "adversarial", "monkeypatches testing functions",
-              _extra("monkeypatch", "replaces numpy/builtins/checks functions", MONKEYPATCH, "mistake")),
-        Maker("custom_exc", "adversarial", "hides errors with set_custom_exc",
-              _extra("custom_exc", "hides every error with set_custom_exc", CUSTOM_EXC, "mistake")),
-        Maker("transformer", "adversarial", "input transformer",
-              _extra("transformer", "an input transformer replaces every later cell by 'pass'", TRANSFORMER, "blank")),
-        Maker("exit_kernel", "adversarial", "os._exit",
-              _extra("exit_kernel", "a cell calls os._exit", EXIT_KERNEL, "reference")),
-        Maker("quit_kernel", "adversarial", "exit()",
-              _extra("quit_kernel", "a cell calls exit()", QUIT_KERNEL, "reference")),
-        Maker("memory_hog", "adversarial", "allocates 64 GiB",
-              _extra("memory_hog", "a cell allocates 64 GiB", MEMORY_HOG, "reference")),
+        _cell_maker("monkeypatch", "monkeypatches testing functions", "replaces numpy/builtins/checks functions",
+                    MONKEYPATCH, "mistake"),
+        _cell_maker("custom_exc", "hides errors with set_custom_exc", "hides every error with set_custom_exc",
+                    CUSTOM_EXC, "mistake"),
+        _cell_maker("transformer", "input transformer", "an input transformer replaces every later cell by 'pass'",
+                    TRANSFORMER, "blank"),
+        _cell_maker("exit_kernel", "os._exit", "a cell calls os._exit",
+                    EXIT_KERNEL, "reference"),
+        _cell_maker("quit_kernel", "exit()", "a cell calls exit()",
+                    QUIT_KERNEL, "reference"),
+        _cell_maker("memory_hog", "allocates 64 GiB", "a cell allocates 64 GiB",
+                    MEMORY_HOG, "reference"),
         Maker("escape_attempts", "adversarial", "sandbox escape attempts", escape(paths)),
         Maker("crash_in_answer", "adversarial", "a fill-in kills the kernel", crash_in_answer, toy_only=True),
-        Maker("monkeypatch_core", "adversarial", "monkeypatches numpy maths and builtins",
-              _extra("monkeypatch_core", "replaces np.exp, np.sqrt, isinstance, abs and testing functions",
-                     MONKEYPATCH_CORE, "mistake"), toy_only=True),
+        _cell_maker("monkeypatch_core", "monkeypatches numpy maths and builtins",
+                    "replaces np.exp, np.sqrt, isinstance, abs and testing functions", MONKEYPATCH_CORE, "mistake",
+                    toy_only=True),
         Maker("always_equal", "adversarial", "__eq__ always true", always_equal, toy_only=True),
-        Maker("hang", "adversarial", "infinite loop ignoring KeyboardInterrupt",
-              _extra("hang", "a cell loops forever and swallows KeyboardInterrupt", HANG, "reference"), toy_only=True),
-        Maker("flood", "adversarial", "prints without end",
-              _extra("flood", "a cell prints without end", FLOOD, "reference"), toy_only=True),
-        Maker("fork_sleepers", "adversarial", "100 children in sessions of their own",
-              _extra("fork_sleepers", "forks 100 children that call setsid and sleep", FORK_SLEEPERS, "blank")),
-        Maker("double_fork", "adversarial", "orphaned grandchildren",
-              _extra("double_fork", "double-forks 10 sleepers (orphaned grandchildren)", DOUBLE_FORK, "blank")),
-        Maker("ignore_sigterm", "adversarial", "busy children that ignore SIGTERM",
-              _extra("ignore_sigterm", "2 busy children that ignore SIGTERM, SIGINT, SIGHUP", IGNORE_SIGTERM, "blank")),
-        Maker("thread_storm", "adversarial", "thousands of threads",
-              _extra("thread_storm", "starts up to 5,000 sleeping threads", THREAD_STORM, "blank")),
-        Maker("fill_folder", "adversarial", "fills the kernel's folder",
-              _extra("fill_folder", "a background process fills the kernel's folder", FILL_FOLDER, "blank")),
+        _cell_maker("hang", "infinite loop ignoring KeyboardInterrupt", "a cell loops forever and swallows KeyboardInterrupt",
+                    HANG, "reference", toy_only=True),
+        _cell_maker("flood", "prints without end", "a cell prints without end",
+                    FLOOD, "reference", toy_only=True),
+        _cell_maker("fork_sleepers", "100 children in sessions of their own", "forks 100 children that call setsid and sleep",
+                    FORK_SLEEPERS, "blank"),
+        _cell_maker("double_fork", "orphaned grandchildren", "double-forks 10 sleepers (orphaned grandchildren)",
+                    DOUBLE_FORK, "blank"),
+        _cell_maker("ignore_sigterm", "busy children that ignore SIGTERM", "2 busy children that ignore SIGTERM, SIGINT, SIGHUP",
+                    IGNORE_SIGTERM, "blank"),
+        _cell_maker("thread_storm", "thousands of threads", "starts up to 5,000 sleeping threads",
+                    THREAD_STORM, "blank"),
+        _cell_maker("fill_folder", "fills the kernel's folder", "a background process fills the kernel's folder",
+                    FILL_FOLDER, "blank"),
     ]  # fmt: skip
     return [m for m in found if toy or not m.toy_only]
 
