@@ -18,7 +18,7 @@ that was reused meanwhile is never signalled.
 
 The keeper also enforces, while the kernel runs, the size of the kernel's folder (files,
 entries) and, where no pids cgroup bounds the kernel (:mod:`cgroups`), its number of
-processes and threads (a look every second). Over a limit, it sweeps the kernel's whole tree
+processes and threads (a look every half second). Over a limit, it sweeps the kernel's whole tree
 (the kernel included) and says why in the kernel's log, which the grader shows in the cell.
 
 The launcher's side is :func:`follow` (signals passed on to the kernel, its pid recorded, the

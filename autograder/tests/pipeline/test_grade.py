@@ -107,7 +107,7 @@ time.sleep({seconds})
 """
 IDLE = "import time\ntime.sleep({seconds})\n"
 #: an honest student's grading time next to a fork storm, at most this many times their time
-#: next to an idle neighbour (measured on 2 loaded cores: about 1.0-1.3, see the autograder README)
+#: next to an idle neighbour (measured on 2 cores loaded by other work: 1.45, see the autograder README)
 STORM_FACTOR = 2.0
 
 
