@@ -1,7 +1,8 @@
-"""The kernel launcher on its own: arguments, environment, readable paths, limits, Landlock.
+"""The kernel launcher on its own: arguments, environment, readable paths, limits, Landlock,
+and the end of every process the kernel starts.
 
-The launcher replaces itself with the command after ``--``; here that command is a short
-Python script instead of a kernel, so each run takes a fraction of a second.
+The launcher's keeper's child confines itself and execs the command after ``--``; here that
+command is a short Python script instead of a kernel, so each run takes a fraction of a second.
 """
 
 from __future__ import annotations
