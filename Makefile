@@ -8,7 +8,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: all install demo test lint unit nbval release samples audit bench bench-diagnosis bench-grading bench-memory bench-celeba student-helpers mnist-demo \
+.PHONY: all install demo test lint unit nbval release samples audit bench bench-diagnosis bench-grading bench-memory bench-fair-share bench-celeba student-helpers mnist-demo \
 	fullscale colab-check slurm
 
 all: install demo
@@ -76,6 +76,10 @@ bench-memory:
 # row for row (benchmarks/slurm_local.py; about 15 minutes on 2 cores).
 slurm:
 	$(PYTHON) benchmarks/slurm_local.py --shards 3
+
+# An honest kernel's time next to a fork storm, with and without the per-kernel cgroups.
+bench-fair-share:
+	$(PYTHON) benchmarks/fair_share.py --work 3 --spinners 6 --repeat 3
 
 lint:
 	$(PYTHON) -m ruff check .

@@ -17,6 +17,10 @@ refuses to start without a reachable database (before anything is written); a no
 grading fails while the server is unreachable is tried again after a pause, and if the server
 stays away it is left ungraded (nothing recorded, no zero), the workers stop, and
 :func:`run_autograde`'s callers get :class:`GradebookUnavailable`: run the same command again.
+
+A run owns the cgroups of its workers' kernels
+(:mod:`autograder.sandbox.cgroups`; each kernel gets cores / workers of CPU time) and removes
+whatever is left of them at its end, also after a worker died.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..course import Course
+from ..sandbox import cgroups
 from ..sandbox.execute import SIDECAR_SUFFIX
 from ..sandbox.kernel import stop_zygotes
-from .settings import KERNEL_THREADS_ENV, generate_assignment, nbgrader_api
+from .settings import KERNEL_CPUS_ENV, KERNEL_THREADS_ENV, generate_assignment, nbgrader_api
 
 LOG = logging.getLogger("autograder")
 #: failures of the machine, not of the submission: autograde is tried again
@@ -73,6 +78,8 @@ class GradeResult:
     startup: float | None = None
     #: per code cell: index, grade_id, first source line, wall and kernel CPU seconds
     cells: list[dict] = field(default_factory=list)
+    #: per kernel (restarts make several): its folder, cgroup, peak tasks, CPU seconds, what was killed
+    kernels: list[dict] = field(default_factory=list)
     #: not graded because the gradebook's database server was unreachable (nothing recorded)
     database_down: bool = False
 
@@ -193,8 +200,9 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
             text = (result.get("error") or "") + (result.get("log") or "")
             if attempt >= INFRA_RETRIES or not any(m in text for m in INFRA_ERRORS):
                 break
-            LOG.warning("%s/%s: the kernel or the gradebook failed (attempt %d); retrying", student, assignment,
-                        attempt + 1)  # fmt: skip
+            why = next(m for m in INFRA_ERRORS if m in text)
+            LOG.warning("%s/%s: the kernel or the gradebook failed (attempt %d: %s); retrying", student, assignment,
+                        attempt + 1, why)  # fmt: skip
         attempt += 1
     outcome = GradeResult(
         student=student,
@@ -214,6 +222,7 @@ def _grade_one(course: Course, assignment: str, student: str) -> GradeResult:
         info = json.loads(sidecar.read_text())
         outcome.events, outcome.restarts = info.get("events", []), info.get("restarts", 0)
         outcome.startup, outcome.cells = info.get("startup"), info.get("cells", [])
+        outcome.kernels = info.get("kernels", [])
         outcome.kernel_peak_mb = max(outcome.kernel_peak_mb, info.get("kernel_peak_mb") or 0.0)
     if not outcome.success:
         zero_out(course, assignment, student, outcome.error)
@@ -287,16 +296,24 @@ def autograde(
     # their thread pools are sized cores / workers (inherited by the workers, read by
     # settings.kernel_env); 0: the frameworks' own pools (a thread per core in every kernel,
     # which then spin waiting for each other: 1.2x the CPU with two workers on two cores)
-    setting = os.environ.get(KERNEL_THREADS_ENV)
-    if (setting or "auto").strip().lower() == "auto":
-        os.environ[KERNEL_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(work)))))
+    workers = max(1, min(jobs, len(work)))
+    saved = {k: os.environ.get(k) for k in (KERNEL_THREADS_ENV, KERNEL_CPUS_ENV, cgroups.OWNER_ENV)}
+    if (saved[KERNEL_THREADS_ENV] or "auto").strip().lower() == "auto":
+        os.environ[KERNEL_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // workers))
+    # each kernel's processes together get its worker's share of the CPU (a cgroup quota)
+    os.environ.setdefault(KERNEL_CPUS_ENV, str((os.cpu_count() or 1) / workers))
+    # the kernels' cgroups belong to this run: what a dead worker leaves is removed at the end
+    owner = os.environ.setdefault(cgroups.OWNER_ENV, cgroups.owner_tag())
     try:
         return _autograde(work, jobs, progress)
     finally:
-        if setting is None:
-            os.environ.pop(KERNEL_THREADS_ENV, None)
-        else:
-            os.environ[KERNEL_THREADS_ENV] = setting
+        if saved[cgroups.OWNER_ENV] is None:  # the outermost run: its kernels are all gone now
+            cgroups.sweep(owner)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _add_students(course: Course, students: set[str]) -> None:

@@ -39,6 +39,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"os\._exit|sys\.exit|\bexit\s*\(|\bquit\s*\(|os\.kill|os\.abort|signal\.", "exits, kills or handles signals"),
     (r"except\s+(KeyboardInterrupt|BaseException)|except\s*:", "catches KeyboardInterrupt/everything"),
     (r"subprocess|os\.system|os\.popen|\bctypes\b|\bsocket\b|urllib|requests\.", "system or network access"),
+    (r"os\.(fork|forkpty|setsid|spawn\w*|posix_spawn\w*)\b|\bmultiprocessing\b|\bthreading\b|\b_thread\b|concurrent\.futures",
+     "starts processes or threads"),
     (r"solutions|gradebook|autograder|nbgrader|\.\./", "refers to course files"),
     (r"settrace|setprofile|gc\.get_referrers|gc\.get_objects|sys\._getframe|inspect\.(stack|currentframe)",
      "inspects the running tests"),

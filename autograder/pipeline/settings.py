@@ -86,6 +86,20 @@ def kernel_reads() -> list[str]:
 KERNEL_THREADS_ENV = "VAECOURSE_KERNEL_THREADS"
 
 
+#: CPU time of a grading kernel's processes together, in cores (:attr:`SandboxKernelManager.cpus`,
+#: a cgroup CPU quota): :func:`autograder.pipeline.grade.autograde` sets cores / workers, its
+#: workers' share of the machine, unless it is set already; unset (plain ``nbgrader``): no limit
+KERNEL_CPUS_ENV = "VAECOURSE_KERNEL_CPUS"
+
+
+def kernel_cpus() -> float:
+    """The CPU share of a grading kernel (``VAECOURSE_KERNEL_CPUS``; 0: no limit)."""
+    try:
+        return max(0.0, float(os.environ.get(KERNEL_CPUS_ENV, "") or 0))
+    except ValueError:
+        return 0.0
+
+
 def kernel_threads_env(threads: int) -> dict[str, str]:
     """The variables that size NumPy's/OpenMP's, TensorFlow's and PyTorch's thread pools.
 
@@ -190,6 +204,7 @@ def apply_settings(c: Config, course: Course, *, release: Path | None = None,
         # a failed test of a function fill-in is diagnosed against the catalogue of mistakes
         c.GuardedExecute.diagnoses = plans(course, assignment)
     c.SandboxKernelManager.kernel_env = kernel_env(build)
+    c.SandboxKernelManager.cpus = kernel_cpus()
     c.SandboxKernelManager.ipython_config = list(GRADING_IPYTHON_CONFIG)
     c.SandboxKernelManager.extra_reads = kernel_reads() + ([str(build)] if build else [])
     # feedback shows the student's outputs and the test messages, not the hidden test code

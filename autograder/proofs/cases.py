@@ -214,6 +214,81 @@ while True:
     print("spam " * 200)
 """
 
+# processes that try to outlive the notebook (issue 26); each on the blank release (zero), each
+# must leave no process and no file behind, within the kernel's bounds
+OUTLIVING = ("fork_sleepers", "double_fork", "ignore_sigterm", "thread_storm", "fill_folder")
+
+FORK_SLEEPERS = """\
+import os, time
+started = 0
+for _ in range(100):
+    try:
+        pid = os.fork()
+    except OSError as e:  # the kernel's bound on processes and threads
+        print(f"fork refused after {started} children: {e}")
+        break
+    if pid == 0:
+        os.setsid()  # a session of its own: out of reach of the kernel's process group
+        time.sleep(600)
+        os._exit(0)
+    started += 1
+print(f"{started} children sleep in sessions of their own")
+"""
+
+DOUBLE_FORK = """\
+import os, time
+for _ in range(10):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)  # the grandchild is orphaned: re-parented away from the kernel
+        time.sleep(600)
+        os._exit(0)
+    os.wait()
+print("10 orphaned grandchildren sleep")
+"""
+
+IGNORE_SIGTERM = """\
+import os, signal
+for _ in range(2):
+    if os.fork() == 0:
+        os.setsid()
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        while True:  # busy, deaf to every signal it can ignore
+            pass
+print("2 busy children ignore SIGTERM")
+"""
+
+THREAD_STORM = """\
+import threading, time
+threads = []
+try:
+    for _ in range(5000):
+        t = threading.Thread(target=time.sleep, args=(600,), daemon=True)
+        t.start()
+        threads.append(t)
+except RuntimeError as e:  # the kernel's bound on processes and threads
+    print(f"thread refused after {len(threads)}: {e}")
+print(f"{len(threads)} threads sleep")
+"""
+
+FILL_FOLDER = """\
+import os, signal, time
+if os.fork() == 0:
+    os.setsid()
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the size of a file: a new file
+    chunk, n = b"x" * (1 << 20), 0
+    while True:
+        try:
+            with open(f"filler-{n}.bin", "wb") as f:
+                while True:
+                    f.write(chunk)
+        except OSError:
+            n += 1
+time.sleep(4)  # the writer fills the kernel's folder meanwhile
+"""
+
 
 def _extra(name: str, description: str, code: str, base: str) -> Callable:
     """An adversarial cell after the setup cell, with reference or a mistake's answers."""
@@ -233,6 +308,11 @@ def _extra(name: str, description: str, code: str, base: str) -> Callable:
         return _case(name, spec, "adversarial", description, _after_setup(nb, new_code_cell(code)), expected)
 
     return make
+
+
+def _cell_maker(name: str, label: str, description: str, code: str, base: str, toy_only: bool = False) -> Maker:
+    """The :class:`Maker` of an adversarial cell after the setup cell (see :func:`_extra`)."""
+    return Maker(name, "adversarial", label, _extra(name, description, code, base), toy_only)
 
 
 def escape(paths: dict[str, str]) -> Callable:
@@ -286,28 +366,38 @@ def makers(paths: dict[str, str], toy: bool) -> list[Maker]:
         Maker("empty_file", "damaged", "empty file", empty_file),
         Maker("not_a_notebook", "damaged", "not a notebook", not_a_notebook),
         Maker("wrong_assignment", "damaged", "another assignment", wrong_assignment),
-        Maker("monkeypatch", "adversarial", "monkeypatches testing functions",
-              _extra("monkeypatch", "replaces numpy/builtins/checks functions", MONKEYPATCH, "mistake")),
-        Maker("custom_exc", "adversarial", "hides errors with set_custom_exc",
-              _extra("custom_exc", "hides every error with set_custom_exc", CUSTOM_EXC, "mistake")),
-        Maker("transformer", "adversarial", "input transformer",
-              _extra("transformer", "an input transformer replaces every later cell by 'pass'", TRANSFORMER, "blank")),
-        Maker("exit_kernel", "adversarial", "os._exit",
-              _extra("exit_kernel", "a cell calls os._exit", EXIT_KERNEL, "reference")),
-        Maker("quit_kernel", "adversarial", "exit()",
-              _extra("quit_kernel", "a cell calls exit()", QUIT_KERNEL, "reference")),
-        Maker("memory_hog", "adversarial", "allocates 64 GiB",
-              _extra("memory_hog", "a cell allocates 64 GiB", MEMORY_HOG, "reference")),
+        _cell_maker("monkeypatch", "monkeypatches testing functions", "replaces numpy/builtins/checks functions",
+                    MONKEYPATCH, "mistake"),
+        _cell_maker("custom_exc", "hides errors with set_custom_exc", "hides every error with set_custom_exc",
+                    CUSTOM_EXC, "mistake"),
+        _cell_maker("transformer", "input transformer", "an input transformer replaces every later cell by 'pass'",
+                    TRANSFORMER, "blank"),
+        _cell_maker("exit_kernel", "os._exit", "a cell calls os._exit",
+                    EXIT_KERNEL, "reference"),
+        _cell_maker("quit_kernel", "exit()", "a cell calls exit()",
+                    QUIT_KERNEL, "reference"),
+        _cell_maker("memory_hog", "allocates 64 GiB", "a cell allocates 64 GiB",
+                    MEMORY_HOG, "reference"),
         Maker("escape_attempts", "adversarial", "sandbox escape attempts", escape(paths)),
         Maker("crash_in_answer", "adversarial", "a fill-in kills the kernel", crash_in_answer, toy_only=True),
-        Maker("monkeypatch_core", "adversarial", "monkeypatches numpy maths and builtins",
-              _extra("monkeypatch_core", "replaces np.exp, np.sqrt, isinstance, abs and testing functions",
-                     MONKEYPATCH_CORE, "mistake"), toy_only=True),
+        _cell_maker("monkeypatch_core", "monkeypatches numpy maths and builtins",
+                    "replaces np.exp, np.sqrt, isinstance, abs and testing functions", MONKEYPATCH_CORE, "mistake",
+                    toy_only=True),
         Maker("always_equal", "adversarial", "__eq__ always true", always_equal, toy_only=True),
-        Maker("hang", "adversarial", "infinite loop ignoring KeyboardInterrupt",
-              _extra("hang", "a cell loops forever and swallows KeyboardInterrupt", HANG, "reference"), toy_only=True),
-        Maker("flood", "adversarial", "prints without end",
-              _extra("flood", "a cell prints without end", FLOOD, "reference"), toy_only=True),
+        _cell_maker("hang", "infinite loop ignoring KeyboardInterrupt", "a cell loops forever and swallows KeyboardInterrupt",
+                    HANG, "reference", toy_only=True),
+        _cell_maker("flood", "prints without end", "a cell prints without end",
+                    FLOOD, "reference", toy_only=True),
+        _cell_maker("fork_sleepers", "100 children in sessions of their own", "forks 100 children that call setsid and sleep",
+                    FORK_SLEEPERS, "blank"),
+        _cell_maker("double_fork", "orphaned grandchildren", "double-forks 10 sleepers (orphaned grandchildren)",
+                    DOUBLE_FORK, "blank"),
+        _cell_maker("ignore_sigterm", "busy children that ignore SIGTERM", "2 busy children that ignore SIGTERM, SIGINT, SIGHUP",
+                    IGNORE_SIGTERM, "blank"),
+        _cell_maker("thread_storm", "thousands of threads", "starts up to 5,000 sleeping threads",
+                    THREAD_STORM, "blank"),
+        _cell_maker("fill_folder", "fills the kernel's folder", "a background process fills the kernel's folder",
+                    FILL_FOLDER, "blank"),
     ]  # fmt: skip
     return [m for m in found if toy or not m.toy_only]
 

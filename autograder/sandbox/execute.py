@@ -22,7 +22,9 @@ Differences:
   afterwards: a test that did not really run (input/AST transformers rewriting cells) gets
   an error and zero;
 * output is capped per cell while it arrives (the grader's memory stays bounded when a
-  submission prints without end); errors are never dropped.
+  submission prints without end); errors are never dropped;
+* every kernel's processes end with it (:mod:`autograder.sandbox.reaper`); leftovers that had
+  to be killed, and a kernel stopped for its limits (folder size, processes), are events.
 
 Kernels are forked from a zygote that has already imported the frameworks the notebook
 imports (:data:`PRELOAD_GROUPS`, from its ``import`` statements; see
@@ -30,7 +32,8 @@ imports (:data:`PRELOAD_GROUPS`, from its ``import`` statements; see
 
 Per notebook, the events (timeouts, restarts, statuses) and the timings (kernel start-up,
 each code cell's wall and kernel CPU seconds) are written next to the autograded notebook
-as ``<notebook>.grading.json`` for the grading report and ``benchmarks/grading.py``.
+as ``<notebook>.grading.json`` for the grading report and ``benchmarks/grading.py``, with
+what each of its kernels' ends took (``kernels``: folder, cgroup, peak tasks, CPU, killed).
 """
 
 from __future__ import annotations
@@ -120,12 +123,14 @@ class GuardedExecute(Execute):
     def __init__(self, **kw: Any) -> None:
         kw.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(**kw)
+        self._managers: list[SandboxKernelManager] = []
 
     def create_kernel_manager(self) -> Any:
         """nbclient's kernel manager, told which modules this notebook's kernel may find imported."""
         km = super().create_kernel_manager()
         if isinstance(km, SandboxKernelManager):
             km.preload = preload_for(self.nb, self.preload_groups)
+            self._managers.append(km)
         return km
 
     # ---- notebook level --------------------------------------------------------------
@@ -140,6 +145,7 @@ class GuardedExecute(Execute):
         self._timings: list[dict[str, Any]] = []
         self._diagnosed: dict[int, Any] = {}
         self._peak_mb = 0.0
+        self._managers: list[SandboxKernelManager] = []
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -150,8 +156,16 @@ class GuardedExecute(Execute):
         path, name = meta.get("path"), meta.get("name")
         if not path or not name:
             return
+        kernels = [k for km in self._managers for k in km.kernels]
+        for k in kernels:
+            if k.get("killed"):
+                self._events.append({"cell": -1, "grade_id": "", "kind": "processes-killed", "detail":
+                                     f"{k['killed']} processes the notebook started outlived its kernel: killed"})  # fmt: skip
+            if k.get("reason"):
+                self._events.append({"cell": -1, "grade_id": "", "kind": "kernel-limit", "detail": k["reason"]})
         report = {"restarts": self._restarts, "given_up": self._given_up, "events": self._events,
-                  "startup": self._startup, "kernel_peak_mb": self._peak_mb, "cells": self._timings}  # fmt: skip
+                  "startup": self._startup, "kernel_peak_mb": self._peak_mb, "cells": self._timings,
+                  "kernels": kernels}  # fmt: skip
         try:
             (Path(path) / f"{name}{SIDECAR_SUFFIX}").write_text(json.dumps(report, indent=1))
         except OSError as e:  # a report must never break grading

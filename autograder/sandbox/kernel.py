@@ -18,7 +18,9 @@ workers and shared with them (:func:`share_zygotes`). The kernel is confined exa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 import json
 import multiprocessing.util
 import os
@@ -34,7 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Dict, Integer, List, Unicode
+from traitlets import Bool, Dict, Float, Integer, List, Unicode
+
+from . import reaper
+from .cgroups import KernelGroup
 
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
@@ -45,6 +50,13 @@ BASE_PRELOAD = ("numpy", "ipykernel.kernelapp", "matplotlib.pyplot", "scipy.stat
 MEMORY_MB = 2048
 CPU_SECONDS = 900
 FILE_MB = 256
+#: processes and threads of a kernel at once, itself included (a TensorFlow kernel has 12-17
+#: threads; the largest peak of the real assignments' reference kernels is in the README)
+MAX_TASKS = 64
+#: size of a kernel's private folder (its HOME and TMPDIR)
+FOLDER_MB = 512
+#: seconds a kernel manager waits for a kernel's keeper to finish its sweep
+SWEEP_WAIT = 15.0
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -55,6 +67,13 @@ class SandboxKernelManager(AsyncKernelManager):
     memory_mb = Integer(MEMORY_MB, help="Data segment limit of a kernel (MiB).").tag(config=True)
     cpu_seconds = Integer(CPU_SECONDS, help="CPU seconds a kernel may use in all.").tag(config=True)
     file_mb = Integer(FILE_MB, help="Largest file a kernel may write (MiB).").tag(config=True)
+    folder_mb = Integer(FOLDER_MB, help="Size of a kernel's private folder (MiB; 0: no limit).").tag(config=True)
+    max_tasks = Integer(MAX_TASKS, help="Processes and threads of a kernel at once, itself included "
+                        "(0: no bound).").tag(config=True)
+    cpus = Float(0.0, help="CPU time of a kernel's processes together, in cores (0: no limit); the "
+                 "grader sets its workers' share, cores / workers.").tag(config=True)
+    cgroups = Bool(True, help="Give each kernel cgroups of its own where this process may create "
+                   "them (a hard bound on tasks, the CPU share, a clean kill).").tag(config=True)
     extra_reads = List(Unicode(), help="Read-only paths for kernels besides Python and the system "
                        "(the packages the notebooks import, the data).").tag(config=True)
     kernel_env = Dict(help="Environment variables set for every kernel (besides a short "
@@ -68,20 +87,39 @@ class SandboxKernelManager(AsyncKernelManager):
     preload = List(Unicode(), help="Modules the kernel's zygote imports besides "
                    "base_preload; set per notebook by the grader.").tag(config=True)
 
+    #: the kernel's private folder (HOME, TMPDIR) and, outside its reach, the launcher's state folder
     workdir: str | None = None
+    state: str | None = None
+    group: KernelGroup | None = None
+    zygote_used: str | None = None  # the socket of the zygote that forked the kernel
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        #: one entry per kernel this manager started and ended: its folder, its cgroup's
+        #: statistics, how many leftover processes were killed, why the keeper stopped it
+        self.kernels: list[dict[str, Any]] = []
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         if not self.sandbox:
             return cmd
-        self.workdir = tempfile.mkdtemp(prefix="vaecourse-kernel-")
+        self.state = tempfile.mkdtemp(prefix="vaecourse-kernel-")
+        self.workdir = os.path.join(self.state, "home")
+        os.mkdir(self.workdir, 0o700)
+        self.group = KernelGroup.create(self.max_tasks, self.cpus) if self.cgroups else None
+        if self.group is not None:
+            _LIVE_GROUPS[self.group.name] = self.group
         if self.ipython_config:  # the launcher points IPYTHONDIR at <workdir>/.ipython
             profile = Path(self.workdir) / ".ipython" / "profile_default"
             profile.mkdir(parents=True)
             (profile / "ipython_kernel_config.py").write_text("\n".join(self.ipython_config) + "\n")
-        wrapper = [sys.executable, str(LAUNCHER), "--workdir", self.workdir,
+        wrapper = [sys.executable, str(LAUNCHER), "--workdir", self.workdir, "--state", self.state,
                    "--memory-mb", str(self.memory_mb), "--cpu-seconds", str(self.cpu_seconds),
-                   "--file-mb", str(self.file_mb)]  # fmt: skip
+                   "--file-mb", str(self.file_mb), "--folder-mb", str(self.folder_mb)]  # fmt: skip
+        for path in self.group.paths if self.group is not None else []:
+            wrapper += ["--cgroup", path]
+        if self.max_tasks > 0 and not (self.group is not None and self.group.bounds_tasks):
+            wrapper += ["--max-tasks", str(self.max_tasks)]  # the keeper watches instead
         for path in self.extra_reads:
             wrapper += ["--read", path]
         for key, value in self.kernel_env.items():
@@ -92,13 +130,14 @@ class SandboxKernelManager(AsyncKernelManager):
             socket_path = zygote_socket((*self.base_preload, *self.preload), self.kernel_env)
             if socket_path:
                 wrapper += ["--zygote", socket_path]
+                self.zygote_used = socket_path
         return [*wrapper, "--", *cmd]
 
     def kernel_pid(self) -> int | None:
-        """The kernel's process id (a forked kernel's, not its launcher's), if known."""
-        if self.workdir:
+        """The kernel's process id (not its launcher's), if known."""
+        if self.state:
             with contextlib.suppress(OSError, ValueError):
-                return int((Path(self.workdir) / "kernel.pid").read_text())
+                return int((Path(self.state) / reaper.PID_FILE).read_text())
         process = getattr(getattr(self, "provisioner", None), "process", None)
         return getattr(process, "pid", None)
 
@@ -125,11 +164,73 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        await self._end_kernel()
 
     cleanup_resources = _async_cleanup_resources
+
+    async def _end_kernel(self) -> None:
+        """After the kernel's launcher is gone: wait for the keeper's sweep, remove the cgroups
+        (what is left in them is killed) and the folders; record it in :attr:`kernels`."""
+        if not self.state:
+            return
+        state, group = Path(self.state), self.group
+        record: dict[str, Any] = {"folder": self.workdir, "state": self.state, "zygote": self.zygote_used,
+                                  "killed": 0, "reason": ""}  # fmt: skip
+        end = time.monotonic() + SWEEP_WAIT
+        while _locked(state / reaper.LOCK) and time.monotonic() < end:
+            await asyncio.sleep(0.02)
+        with contextlib.suppress(OSError, ValueError):
+            report = json.loads((state / reaper.REPORT).read_text())
+            record["killed"], record["reason"] = int(report.get("killed", 0)), str(report.get("reason", ""))
+        if group is not None:
+            record.update(group.stats())
+            record["killed"] += group.remove()  # nothing is left once the keeper has swept
+            record["cgroup_removed"] = not group.exists()
+            _LIVE_GROUPS.pop(group.name, None)
+        remove_tree(state)
+        self.kernels.append(record)
+        self.state = self.workdir = self.zygote_used = None
+        self.group = None
+
+
+def _locked(path: Path) -> bool:
+    """Whether another process holds ``path``'s lock (the keeper, while it runs)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: Path | str) -> None:
+    """Remove a kernel's folder, also what the kernel made unwritable (``chmod 000``)."""
+
+    def retry(function: Any, name: str, _exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(name), 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
+                shutil.rmtree(name, ignore_errors=True)
+            else:
+                function(name)
+
+    shutil.rmtree(path, onerror=retry)
+
+
+#: cgroups of kernels this process started that are not removed yet (removed at its exit)
+_LIVE_GROUPS: dict[str, KernelGroup] = {}
+
+
+def _remove_live_groups() -> None:
+    while _LIVE_GROUPS:
+        _, group = _LIVE_GROUPS.popitem()
+        group.remove()
 
 
 @dataclass
@@ -224,3 +325,6 @@ def stop_zygotes() -> None:
             z.process.kill()
             z.process.wait()
         shutil.rmtree(z.workdir, ignore_errors=True)
+
+
+multiprocessing.util.Finalize(None, _remove_live_groups, exitpriority=90)  # also runs in pool workers

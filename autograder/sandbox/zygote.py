@@ -11,10 +11,15 @@ process with the modules already in memory (copy-on-write); nothing a kernel doe
 the zygote or another kernel.
 
 The launcher stays as the kernel's stand-in for jupyter_client: it forwards the signals it
-gets (interrupt, terminate) to the kernel, and exits when the kernel exits. The zygote kills
-a kernel whose launcher is gone (``kill -9`` of the launcher is how jupyter_client kills a
-kernel), kills every kernel when it exits, and exits within a second of the grader (it
-watches its parent: a parent-death signal would fire when the *thread* that started it ends).
+gets (interrupt, terminate) to the kernel, and exits when the kernel exits. For each request
+the zygote forks a *keeper* (:mod:`reaper`: a subreaper with the launcher's connection), and
+the keeper forks the kernel: when the launcher is gone (``kill -9`` of the launcher's process
+group is how jupyter_client kills a kernel) or the kernel exits, the keeper kills the kernel
+and every process it started. The zygote stops every keeper when it exits (``SIGTERM``; a
+keeper whose zygote dies gets the same as a parent-death signal), kills any orphan that reaches
+it (the zygote is a subreaper too: only a keeper killed from outside leaves orphans), and
+exits within a second of the grader (it watches its parent: a parent-death signal would fire
+when the *thread* that started it ends).
 Only the grader's launchers may ask for a kernel: a request must carry the token the zygote
 wrote next to its socket (``token``, readable by the grader's user). A sandboxed kernel that
 finds the socket cannot read the token (Landlock keeps it out of the zygote's folder, and out
@@ -34,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import gc
 import hmac
 import json
@@ -49,13 +53,13 @@ import time
 import traceback
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reaper  # noqa: E402 (stand-alone script: sibling module)
+
 #: set in the zygote's environment once it has re-executed itself with the kernels' environment
 READY_ENV = "VAECOURSE_ZYGOTE"
-PR_SET_PDEATHSIG = 1
 #: the kernel command a zygote can serve: ``<its python> -m ipykernel_launcher ...``
 KERNEL_MODULE = "ipykernel_launcher"
-#: signals the launcher passes on to the kernel
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 def _send(conn: socket.socket, message: dict) -> None:
@@ -75,57 +79,29 @@ def _read_line(conn: socket.socket, limit: int = 1 << 22) -> bytes:
     return data
 
 
-def _parent_death_signal(sig: int) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-
-
 def token_path(socket_path: str) -> Path:
     """The file holding the token a zygote's requests must carry (next to its socket)."""
     return Path(socket_path).with_name("token")
 
 
 # ---- the launcher's side ----------------------------------------------------------------
-def handoff(socket_path: str, request: dict, workdir: Path, wait: float = 120.0) -> int | None:
+def handoff(socket_path: str, request: dict, forwarder: reaper.Forwarder, state: Path,
+            wait: float = 120.0) -> int | None:  # fmt: skip
     """Ask the zygote at ``socket_path`` for a kernel; wait while it runs; return its exit code.
 
-    Runs in the launcher. Returns None, having started nothing, when the zygote cannot be
-    reached or refuses (the caller then starts the kernel itself). The kernel's pid is
-    written to ``workdir/kernel.pid`` (the kernel manager reads its CPU time and memory there).
+    Runs in the launcher (:func:`reaper.follow`: signals passed on through ``forwarder``, the
+    kernel's pid written to ``state/kernel.pid``). Returns None, having started nothing, when
+    the zygote cannot be reached or refuses (the caller then starts the kernel itself).
     """
-    pending: list[int] = []
-    kernel: list[int] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        if kernel:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(kernel[0], signum)
-        else:
-            pending.append(signum)
-
     try:
         request = {**request, "token": token_path(socket_path).read_text().strip()}
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.settimeout(wait)
         conn.connect(socket_path)
         conn.sendall(json.dumps(request).encode() + b"\n")
-        for sig in FORWARDED:
-            signal.signal(sig, forward)
-        reply = json.loads(_read_line(conn) or b"{}")
     except (OSError, ValueError):
         return None
-    if "pid" not in reply:
-        return None
-    kernel.append(int(reply["pid"]))
-    (workdir / "kernel.pid").write_text(str(kernel[0]))
-    for signum in pending:
-        forward(signum, None)
-    conn.settimeout(None)
-    try:
-        status = json.loads(_read_line(conn) or b"{}")
-    except (OSError, ValueError):
-        status = {}
-    return int(status.get("exit", 1))
+    return reaper.follow(conn, forwarder, state, wait)
 
 
 # ---- the zygote's side ------------------------------------------------------------------
@@ -148,14 +124,13 @@ def _refusal(request: dict) -> str | None:
 
 
 def _become_kernel(request: dict) -> None:
-    """In the forked child: confine this process as the launcher would, then run ipykernel."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    """In the keeper's child: confine this process as the launcher would, then run ipykernel."""
     import confine  # sibling module: the confinement the launcher applies before exec
 
     workdir = Path(request["workdir"])
     env = dict(request["env"])
     confine.confine(workdir, request["limits"], request["reads"], request["ports"], env,
-                     use_landlock=request.get("landlock", True))  # fmt: skip
+                    use_landlock=request.get("landlock", True), groups=request.get("groups") or [])  # fmt: skip
     os.environ.clear()
     os.environ.update(env)
     sys.dont_write_bytecode = True
@@ -171,7 +146,7 @@ def _become_kernel(request: dict) -> None:
 
 
 class Zygote:
-    """The server: accepts requests, forks kernels, reaps them, kills orphans."""
+    """The server: accepts requests, forks a keeper per kernel, reaps them, kills orphans."""
 
     def __init__(self, socket_path: str) -> None:
         self.token = secrets.token_hex(32)
@@ -181,15 +156,18 @@ class Zygote:
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(socket_path)
         self.listener.listen(64)
+        self.zygote_pid = os.getpid()
         self.grader = os.getppid()
-        self.children: dict[int, socket.socket] = {}
+        self.keepers: set[int] = set()
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
 
     def serve(self) -> None:
-        """Serve until SIGTERM or the grader's death; kill and reap every kernel on the way out."""
+        """Serve until SIGTERM or the grader's death; stop every keeper (and so every kernel)
+        on the way out."""
+        reaper.become_subreaper()
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._stop)
@@ -204,18 +182,25 @@ class Zygote:
                     elif key.data == "signal":
                         with contextlib.suppress(OSError):
                             os.read(self.wake_r, 4096)
-                    else:
-                        self._launcher_readable(key.fileobj, key.data)  # type: ignore[arg-type]
                 self._reap()
                 if os.getppid() != self.grader:  # the grader is gone
                     break
         except SystemExit:
             pass
         finally:
-            for pid in list(self.children):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            self._reap(block=True)
+            self._stop_keepers()
+
+    def _stop_keepers(self, wait: float = 15.0) -> None:
+        """SIGTERM to every keeper (each sweeps its kernel's processes), then wait for them;
+        whatever is left after ``wait`` seconds is killed."""
+        for pid in self.keepers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        end = time.monotonic() + wait
+        while self.keepers and time.monotonic() < end:
+            self._reap()
+            time.sleep(0.01)
+        reaper.sweep()
 
     def _stop(self, *_: object) -> None:
         raise SystemExit(0)
@@ -242,60 +227,41 @@ class Zygote:
         child = os.fork()
         if child == 0:
             self._child(conn, request)
-        conn.settimeout(None)
-        self.children[child] = conn
-        _send(conn, {"pid": child})
-        self.selector.register(conn, selectors.EVENT_READ, child)
+        self.keepers.add(child)
+        conn.close()  # the keeper has it: the launcher's end closing is the keeper's business
 
     def _child(self, conn: socket.socket, request: dict) -> None:
-        code = 1
+        """In the forked child: become the kernel's keeper (it forks the kernel); never returns."""
         try:
-            _parent_death_signal(signal.SIGKILL)
-            os.setsid()
+            reaper.parent_death_signal(signal.SIGTERM)  # the zygote dies: sweep, as when it stops
+            if os.getppid() != self.zygote_pid:
+                os._exit(1)
             signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, signal.SIG_DFL if sig != signal.SIGINT else signal.default_int_handler)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             self.selector.close()
-            for fd in (self.listener, conn, *self.children.values()):
-                fd.close()
+            self.listener.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
-            _become_kernel(request)
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 0
-        except BaseException:  # noqa: BLE001 (report in the kernel's log, never return to the server)
+            import confine  # sibling module
+
+            limits = request.get("limits") or {}
+            keeper = confine.make_keeper(Path(request["workdir"]), Path(request.get("state") or request["workdir"]),
+                                         limits, request.get("groups") or [])  # fmt: skip
+        except BaseException:  # noqa: BLE001 (never back into the server's loop)
             traceback.print_exc()
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
+            os._exit(1)
+        keeper.run(conn, lambda: _become_kernel(request))
 
-    def _launcher_readable(self, conn: socket.socket, pid: int) -> None:
-        try:
-            data = conn.recv(4096)
-        except OSError:
-            data = b""
-        if not data:  # the launcher is gone (jupyter_client killed it): so is its kernel
-            self.selector.unregister(conn)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-    def _reap(self, block: bool = False) -> None:
-        while self.children:
-            try:
-                pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            conn = self.children.pop(pid, None)
-            if conn is not None:
-                _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
-                with contextlib.suppress(KeyError, ValueError):
-                    self.selector.unregister(conn)
-                conn.close()
+    def _reap(self) -> None:
+        """Collect finished keepers; a keeper that did not end by itself (killed from outside)
+        may have left orphans, which came here: kill them."""
+        abnormal = False
+        for pid, code in reaper.reap().items():
+            if pid in self.keepers:
+                self.keepers.discard(pid)
+                abnormal |= code != 0
+        if abnormal:
+            reaper.sweep(exclude=self.keepers)
 
 
 def main(argv: list[str] | None = None) -> None:

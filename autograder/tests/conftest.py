@@ -56,14 +56,52 @@ def toy_gradebook(toy_course: Course, tmp_path_factory: pytest.TempPathFactory) 
     return course
 
 
+def process_snapshot() -> set[tuple[int, int]]:
+    """Every process of the machine now, as (pid, start time)."""
+    from autograder.sandbox import reaper
+
+    return {(p.pid, p.start) for p in reaper.processes().values()}
+
+
+def run_processes(results, before: set[tuple[int, int]]) -> list[str]:
+    """Processes of a grading run still alive: those in one of its kernels' cgroups, those whose
+    command line names one of its kernels' folders or zygotes (a process forked from a kernel
+    keeps the kernel's command line), and this process's descendants that were not there
+    ``before`` (the multiprocessing forkserver and resource tracker, kept for later pools, aside)."""
+    from autograder.sandbox import reaper
+
+    kernels = [k for r in results for k in r.kernels]
+    groups = {k["cgroup"] for k in kernels if k.get("cgroup")}
+    marks = {k["state"] for k in kernels if k.get("state")}
+    marks |= {str(Path(k["zygote"]).parent) for k in kernels if k.get("zygote")}
+    table = reaper.processes()
+    mine = {p.pid for p in reaper.descendants(os.getpid(), table=table)}
+    found = []
+    for p in table.values():
+        if p.state in "ZX":
+            continue
+        try:
+            cmdline = Path(f"/proc/{p.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cgroup = Path(f"/proc/{p.pid}/cgroup").read_text()
+        except OSError:
+            continue
+        new_child = p.pid in mine and (p.pid, p.start) not in before and "from multiprocessing." not in cmdline
+        if new_child or any(m in cmdline for m in marks) or any(g in cgroup for g in groups):
+            found.append(f"{p.pid} ({p.state}, parent {p.ppid}): {cmdline[:160]}")
+    return found
+
+
 @pytest.fixture(scope="session")
 def toy_demo(toy_course: Course):  # -> DemoResult
     from autograder.proofs.demo import run_demo
 
     old = os.environ.get("VAECOURSE_CELL_TIMEOUT")
     os.environ["VAECOURSE_CELL_TIMEOUT"] = "5"  # the hang/flood cases wait for it
+    before = process_snapshot()
     try:
-        return run_demo(toy_course, TOY, jobs=2, target="toy_vae", toy=True, name="demo")
+        demo = run_demo(toy_course, TOY, jobs=2, target="toy_vae", toy=True, name="demo")
+        demo.processes_before = before
+        return demo
     finally:
         if old is None:
             os.environ.pop("VAECOURSE_CELL_TIMEOUT", None)
@@ -80,4 +118,7 @@ def real_demo(tmp_path_factory: pytest.TempPathFactory):  # -> DemoResult
         pytest.skip("no assignments yet")
     from autograder.proofs.demo import run_demo
 
-    return run_demo(course.with_work(tmp_path_factory.mktemp("course")), assignments, jobs=2, pack=True)
+    before = process_snapshot()
+    result = run_demo(course.with_work(tmp_path_factory.mktemp("course")), assignments, jobs=2, pack=True)
+    result.processes_before = before  # what ran before: the run must leave nothing else behind
+    return result

@@ -160,14 +160,15 @@ def test_sandbox_knows_no_course_code() -> None:
             assert all(layer(t) in ("sandbox", "nb") for t in targets), (name, targets)
 
 
-@pytest.mark.parametrize("script", ["launcher.py", "landlock.py", "confine.py", "zygote.py"])
+@pytest.mark.parametrize("script", ["launcher.py", "landlock.py", "confine.py", "zygote.py", "reaper.py", "cgroups.py"])
 def test_launcher_uses_the_standard_library_only(script: str) -> None:
     """The launcher (and the zygote) run before the kernel, in a bare interpreter: stdlib and
     their siblings only (the zygote imports ipykernel after the fork, as the kernel)."""
     tree = ast.parse((PACKAGE / "sandbox" / script).read_text())
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert names - set(sys.stdlib_module_names) - {"__future__", "landlock", "confine", "zygote", "ipykernel"} == set()
+    siblings = {"landlock", "confine", "zygote", "reaper", "cgroups"}
+    assert names - set(sys.stdlib_module_names) - {"__future__", *siblings, "ipykernel"} == set()
 
 
 def test_sample_files_import_only_the_sample_format() -> None:

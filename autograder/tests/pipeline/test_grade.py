@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
+from nbformat.v4 import new_code_cell
 from nbgrader.api import Gradebook
 
 from autograder.course import Course
+from autograder.pipeline import grade
 from autograder.pipeline.grade import (
     CellScore,
     _add_students,
@@ -22,6 +31,7 @@ from autograder.proofs.build import (
     release_of,
     write_submission,
 )
+from autograder.sandbox import cgroups, reaper
 
 
 def test_prepare_builds_scratch_releases_and_is_repeatable(toy_gradebook: Course) -> None:
@@ -83,3 +93,82 @@ def test_two_workers_grade_one_students_two_assignments_at_once(toy_gradebook: C
     with Gradebook(toy_gradebook.db_url, toy_gradebook.course_id) as gb:
         ids = [s.id for s in gb.students]
     assert ids.count("both") == 1 and "another" in ids
+
+
+SPINNERS = """\
+import os, signal, time
+for _ in range(6):
+    if os.fork() == 0:
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        while True:
+            pass
+time.sleep({seconds})
+"""
+IDLE = "import time\ntime.sleep({seconds})\n"
+#: an honest student's grading time next to a fork storm, at most this many times their time
+#: next to an idle neighbour (measured on 2 cores loaded by other work: 1.45, see the autograder README)
+STORM_FACTOR = 2.0
+
+
+def _neighbour(release, code: str):
+    nb = copy.deepcopy(release)
+    nb.cells.insert(1 + next(i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get(
+        "grade_id") == "setup"), new_code_cell(code))  # fmt: skip
+    return nb
+
+
+def _round(course: Course, label: str, code: str) -> tuple[list, object]:
+    release, spec = release_of(course, "toy_vae"), read_spec(course, "toy_vae")
+    write_submission(course, SampleCase(f"{label}_neighbour", "toy_vae", "", "", _neighbour(release, code), {}))
+    honest = [f"{label}_honest{k}" for k in range(3)]
+    for student in honest:
+        write_submission(course, SampleCase(student, "toy_vae", "", "", build_notebook(release, spec, {}), {}))
+    results = autograde(course, [("toy_vae", f"{label}_neighbour"), *(("toy_vae", s) for s in honest)], jobs=2)
+    mine = [r for r in results if r.student in honest]
+    return mine, next(r for r in results if r.student == f"{label}_neighbour")
+
+
+def test_an_honest_student_next_to_a_fork_storm_keeps_full_marks_and_time(toy_gradebook: Course) -> None:
+    """Two workers: one grades a notebook whose six busy children (sessions of their own,
+    SIGTERM ignored) run while the other grades three honest students, then the same next to a
+    neighbour that only sleeps. The honest students keep full marks, and their time stays
+    within :data:`STORM_FACTOR` of the idle round's: the storm's kernel gets its worker's share
+    of the CPU (cores / workers), never more, and none of its processes is left."""
+    idle, _ = _round(toy_gradebook, "idle", IDLE.format(seconds=10))
+    storm, neighbour = _round(toy_gradebook, "storm", SPINNERS.format(seconds=10))
+    table = scores(toy_gradebook, "toy_vae")
+    for r in idle + storm:
+        assert r.success and sum(c.auto_score for c in table[r.student].values() if not c.manual) == 6, r
+    ratio = sum(r.seconds for r in storm) / sum(r.seconds for r in idle)
+    print(f"honest students next to a fork storm: {ratio:.2f}x their time next to an idle neighbour")
+    (kernel,) = neighbour.kernels
+    assert kernel["killed"] >= 6 and not os.path.exists(kernel["state"])
+    if not kernel.get("cpus"):
+        pytest.skip("no CPU quota here (no cpu cgroup): only the sweep and the task bound hold")
+    assert kernel["cpus"] == (os.cpu_count() or 1) / 2
+    assert kernel["cpu_seconds"] <= kernel["cpus"] * kernel["seconds"] * 1.1 + 0.2, kernel  # its share, at most
+    assert ratio < STORM_FACTOR, (ratio, [r.seconds for r in idle], [r.seconds for r in storm])
+
+
+def test_a_run_removes_what_its_dead_workers_left(toy_gradebook: Course, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed with SIGKILL cannot remove its kernel's cgroup: the run does at its end,
+    and kills what is still in it."""
+    if cgroups.KernelGroup.create() is None:
+        pytest.skip("this process may not create cgroups")
+    left: list = []
+
+    def dead_worker(work, jobs, progress):
+        group = cgroups.KernelGroup.create(owner=os.environ[cgroups.OWNER_ENV])
+        sleeper = subprocess.Popen([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(Path(cgroups.__file__).parent)!r});"
+                                    f" import cgroups, time; cgroups.join({group.paths!r}); time.sleep(60)"])  # fmt: skip
+        while not group.procs():
+            time.sleep(0.01)
+        left.append((group, sleeper))
+        return []
+
+    monkeypatch.setattr(grade, "_autograde", dead_worker)
+    autograde(toy_gradebook, [("toy_vae", "nobody")], jobs=1)
+    group, sleeper = left[0]
+    assert not group.exists() and sleeper.wait(timeout=10) == -9
+    assert reaper.read_proc(sleeper.pid) is None

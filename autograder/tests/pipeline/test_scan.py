@@ -28,6 +28,8 @@ def flags(*sources: str) -> list[str]:
         ("import os\nos._exit(0)", "exits, kills"),
         ("try:\n    f()\nexcept KeyboardInterrupt:\n    pass", "catches KeyboardInterrupt"),
         ("import subprocess\nsubprocess.run(['ls'])", "system or network"),
+        ("import os\nif os.fork() == 0:\n    os.setsid()", "starts processes or threads"),
+        ("import threading\nthreading.Thread(target=f).start()", "starts processes or threads"),
         ("open('../solutions/mnist_vae.ipynb')", "refers to course files"),
         ("import sys\nsys.settrace(f)", "inspects the running tests"),
         ("eval('1 + 1')", "runs generated code"),

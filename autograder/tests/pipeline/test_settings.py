@@ -106,6 +106,33 @@ def test_kernel_thread_pools_follow_the_workers(monkeypatch: pytest.MonkeyPatch)
     assert seen[-1] == "0" and "OMP_NUM_THREADS" not in settings.kernel_env()  # the frameworks' defaults
 
 
+def test_each_kernel_gets_its_workers_share_of_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """autograde sets cores / workers (unless set already) and owns its kernels' cgroups for
+    the run; plain nbgrader commands (no autograde around them) set no CPU limit."""
+    from autograder.pipeline import grade
+    from autograder.sandbox import cgroups
+
+    monkeypatch.delenv(settings.KERNEL_CPUS_ENV, raising=False)
+    monkeypatch.delenv(cgroups.OWNER_ENV, raising=False)
+    assert settings.kernel_cpus() == 0.0 and nbgrader_config(Course.default()).SandboxKernelManager.cpus == 0.0
+    seen = []
+    monkeypatch.setattr(grade, "_add_students", lambda course, students: None)
+    monkeypatch.setattr(grade, "_autograde", lambda work, jobs, progress: seen.append(
+        (settings.kernel_cpus(), nbgrader_config(Course.default()).SandboxKernelManager.cpus,
+         os.environ[cgroups.OWNER_ENV])) or [])  # fmt: skip
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    grade.autograde(Course.default(), [("a", "1"), ("a", "2"), ("a", "3")], jobs=3)
+    grade.autograde(Course.default(), [("a", "1")], jobs=2)
+    assert [s[:2] for s in seen] == [(4 / 3, 4 / 3), (4.0, 4.0)]
+    assert seen[0][2] == cgroups.owner_tag()  # this process owns the run's cgroups
+    assert settings.KERNEL_CPUS_ENV not in os.environ and cgroups.OWNER_ENV not in os.environ
+    monkeypatch.setenv(settings.KERNEL_CPUS_ENV, "0")  # no CPU limit, as asked
+    grade.autograde(Course.default(), [("a", "1"), ("a", "2")], jobs=2)
+    assert seen[-1][0] == 0.0
+    monkeypatch.setenv(settings.KERNEL_CPUS_ENV, "lots")
+    assert settings.kernel_cpus() == 0.0
+
+
 def test_nbgraders_metadata_checks_reuse_one_validator_and_still_reject_bad_metadata() -> None:
     """fast_metadata_checks: the same verdicts as nbgrader's own checks, the schema checked once."""
     import jsonschema

@@ -11,6 +11,9 @@ from __future__ import annotations
 import pytest
 
 from autograder.course import Course
+from autograder.proofs.cases import OUTLIVING
+
+from ..conftest import run_processes
 
 COURSE = Course.default()
 ASSIGNMENTS = COURSE.assignments()
@@ -63,3 +66,15 @@ def test_no_feedback_shows_hidden_test_code_or_grader_paths(demo) -> None:
     assert len(files) >= len(ASSIGNMENTS) * 3
     leaks = feedback_leaks(demo.work, files, grader_roots(demo.work))
     assert not leaks, "\n".join(leaks[:20])
+
+
+def test_no_process_of_the_run_is_left_and_the_storms_were_bounded(demo) -> None:
+    """The processes that tried to outlive their notebook (issue 26) were killed, within their
+    kernel's bound on processes and threads; nothing of the run is left."""
+    outliving = [o for o in demo.outcomes if o.case.student in OUTLIVING]
+    assert {o.case.student for o in outliving} == set(OUTLIVING)
+    for o in outliving:
+        assert o.ok and o.actual_total == 0, _explain(o)
+        for k in o.result.kernels:
+            assert not k.get("tasks_max") or k.get("tasks_peak", 0) <= k["tasks_max"], k
+    assert run_processes(demo.run.results, demo.processes_before) == []

@@ -14,7 +14,7 @@ from autograder.course import Course
 from autograder.nb.cells import grade_id, is_code_fill_in, nbgrader_meta
 from autograder.nb.spec import AssignmentSpec
 from autograder.proofs.build import load_samples, read_spec, reference_case, release_of
-from autograder.proofs.cases import always_equal, build_cases, crash_in_answer, makers
+from autograder.proofs.cases import OUTLIVING, always_equal, build_cases, crash_in_answer, makers
 
 from ..nb.test_spec import NB
 
@@ -104,3 +104,17 @@ def test_tests_after_a_written_answer_still_belong_to_the_fill_in() -> None:
     crash = crash_in_answer(NB, spec, [], {})
     assert {g for g, v in crash.expected.items() if v == 0} == {"test_f", "test_f_hidden"}
     assert nbformat.writes(crash.notebook)  # a valid notebook
+
+
+def test_processes_that_try_to_outlive_the_notebook_run_on_the_blank_release(toy) -> None:
+    """Each starts what issue 26 is about right after the setup cell of the blank release: zero
+    marks expected; they run on the real assignments too (they are quick)."""
+    release, *_, cases = toy
+    real = {m.name for m in makers(PATHS, toy=False)}
+    for name, needle in zip(OUTLIVING, ("os.setsid()", "os._exit(0)  # the grandchild", "signal.SIG_IGN",
+                                        "threading.Thread", "SIGXFSZ"), strict=True):  # fmt: skip
+        case = cases[name]
+        assert total(case) == 0 and name in real
+        setup = next(i for i, c in enumerate(case.notebook.cells) if grade_id(c) == "setup")
+        assert needle in case.notebook.cells[setup + 1].source
+        assert len(case.notebook.cells) == len(release.cells) + 1

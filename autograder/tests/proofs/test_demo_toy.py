@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.proofs.cases import makers
+from autograder.proofs.cases import OUTLIVING, makers
+from autograder.sandbox import cgroups
+
+from ..conftest import run_processes
 
 DAMAGED = [m.name for m in makers({}, toy=True) if m.group == "damaged"]
 ADVERSARIAL = [m.name for m in makers({}, toy=True) if m.group == "adversarial"]
@@ -206,3 +210,49 @@ def test_plan_and_downloads(toy_gradebook, tmp_path) -> None:
     assert f"Reference_{ref}_1_toy_vae.ipynb" in names and f"Reference_{ref}_2_toy_vae.ipynb" in names
     assert f"Pack1_{pack1}_2_Copy of toy_vae (1).ipynb" in names
     assert len(names) == sum(len(s.cases) for s in students) + len(by_label["Reference"].cases)
+
+
+@pytest.mark.parametrize("name", OUTLIVING)
+def test_processes_that_try_to_outlive_the_notebook(toy_demo, name: str) -> None:
+    """Fork sleepers in sessions of their own, a double fork, busy children deaf to SIGTERM, a
+    thread storm, a writer filling the kernel's folder: zero, flagged, and nothing of theirs
+    left (processes, files, cgroups)."""
+    o = _outcome(toy_demo, name)
+    assert o.ok and o.actual_total == 0, _explain(o)
+    sid = _student_id(toy_demo, "".join(p.capitalize() for p in name.split("_")))
+    assert any("starts processes or threads" in f for f in toy_demo.run.collect.flags["toy_vae"][sid])
+    assert o.result.kernels, "no kernel recorded"
+    for k in o.result.kernels:
+        assert not Path(k["state"]).exists(), k  # the kernel's folder (and the filler files) are gone
+        if k.get("cgroup"):
+            assert k["cgroup_removed"] and k["cgroup"] not in {g.name for g in cgroups.groups()}, k
+    if name != "thread_storm":  # threads end with their kernel; processes had to be killed
+        assert sum(k["killed"] for k in o.result.kernels) > 0, o.result.kernels
+        assert "processes-killed" in {e["kind"] for e in o.result.events}
+
+
+def test_fork_storm_stays_within_its_bound(toy_demo) -> None:
+    for name in ("fork_sleepers", "thread_storm"):
+        o = _outcome(toy_demo, name)
+        sid = _student_id(toy_demo, "".join(p.capitalize() for p in name.split("_")))
+        nb = nbformat.read(toy_demo.work.autograded / sid / "toy_vae" / "toy_vae.ipynb", as_version=4)
+        text = "".join(out.get("text", "") for c in nb.cells if c.cell_type == "code" for out in c.outputs)
+        bounded = [k for k in o.result.kernels if k.get("tasks_max")]
+        if bounded:  # a pids cgroup: a hard bound, and it was reached
+            assert all(k["tasks_peak"] <= k["tasks_max"] for k in bounded), bounded
+            assert any(k.get("tasks_refused", 0) > 0 for k in bounded), bounded
+            assert "refused after" in text, text
+        else:  # the keeper's look: the kernel was stopped at its bound
+            assert any("more than" in k["reason"] for k in o.result.kernels), o.result.kernels
+
+
+def test_the_filled_folder_is_bounded(toy_demo) -> None:
+    o = _outcome(toy_demo, "fill_folder")
+    stopped = [k["reason"] for k in o.result.kernels if k["reason"]]
+    if stopped:  # the writer reached the limit before the notebook ended
+        assert "folder grew past its limit" in stopped[0]
+        assert "kernel-limit" in {e["kind"] for e in o.result.events}
+
+
+def test_no_process_of_the_run_is_left(toy_demo) -> None:
+    assert run_processes(toy_demo.run.results, toy_demo.processes_before) == []

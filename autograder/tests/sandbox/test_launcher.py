@@ -1,15 +1,18 @@
-"""The kernel launcher on its own: arguments, environment, readable paths, limits, Landlock.
+"""The kernel launcher on its own: arguments, environment, readable paths, limits, Landlock,
+and the end of every process the kernel starts.
 
-The launcher replaces itself with the command after ``--``; here that command is a short
-Python script instead of a kernel, so each run takes a fraction of a second.
+The launcher's keeper's child confines itself and execs the command after ``--``; here that
+command is a short Python script instead of a kernel, so each run takes a fraction of a second.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,91 @@ def test_readable_paths_never_include_the_checkout(monkeypatch: pytest.MonkeyPat
     assert str(tmp_path) in paths and "/srv/data" in paths and sys.prefix in paths
     assert not [p for p in paths if Path(p).resolve().is_relative_to(launcher.CHECKOUT)]
     assert (launcher.CHECKOUT / "autograder" / "sandbox" / "launcher.py").is_file()
+
+
+STORM = """
+import os, sys, time
+def start(pid):
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19])
+for _ in range(10):
+    if os.fork() == 0:
+        os.setsid()
+        time.sleep(120)
+        os._exit(0)
+kids = [(p, start(p)) for p in (int(e) for e in os.listdir("/proc") if e.isdigit()) if os.path.exists(f"/proc/{p}/stat")
+        and int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1]) == os.getpid()]
+print("STORM", kids, flush=True)
+if sys.argv[-1] == "stay":
+    time.sleep(120)
+"""
+
+
+def _storm_launcher(tmp_path: Path, how: str) -> tuple[subprocess.Popen, Path]:
+    connection = tmp_path / "kernel-1.json"
+    connection.write_text(json.dumps({"shell_port": 5001, "key": "k"}))
+    workdir, state = tmp_path / "home", tmp_path / "state"
+    state.mkdir()
+    cmd = [sys.executable, str(Path(launcher.__file__)), "--workdir", str(workdir), "--state", str(state), *LIMITS,
+           "--", sys.executable, "-c", STORM, "-f", str(connection), how]  # fmt: skip
+    return subprocess.Popen(cmd, start_new_session=True), workdir  # as jupyter_client starts a kernel
+
+
+def _storm_pids(workdir: Path) -> list[tuple[int, int]]:
+    for _ in range(600):
+        log = (workdir / "kernel.log").read_text() if (workdir / "kernel.log").exists() else ""
+        if "STORM" in log:
+            return [tuple(p) for p in eval(log.split("STORM", 1)[1].splitlines()[0])]  # noqa: S307 (our own output)
+        time.sleep(0.05)
+    raise AssertionError("the kernel did not start its children")
+
+
+def _gone(procs: list[tuple[int, int]], seconds: float = 15.0) -> bool:
+    from autograder.sandbox import reaper
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not any((p := reaper.read_proc(pid)) and p.start == start and p.state not in "ZX" for pid, start in procs):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_killing_the_launchers_process_group_ends_the_kernels_children(tmp_path: Path) -> None:
+    """jupyter_client kills a kernel with SIGKILL to the launcher's process group: the children
+    the kernel started in sessions of their own go too (the keeper sweeps them)."""
+    proc, workdir = _storm_launcher(tmp_path, "stay")
+    storm = _storm_pids(workdir)
+    assert len(storm) == 10
+    kernel = int((tmp_path / "state" / "kernel.pid").read_text())
+    assert kernel != proc.pid  # the kernel runs below its keeper, not as the launcher
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _gone(storm)
+
+
+def test_the_kernels_children_end_with_it(tmp_path: Path) -> None:
+    proc, workdir = _storm_launcher(tmp_path, "exit")
+    storm = _storm_pids(workdir)
+    assert proc.wait(timeout=60) == 0  # the kernel's own exit code
+    assert _gone(storm, 0.5)  # swept before the launcher was told the kernel exited
+    report = json.loads((tmp_path / "state" / "keeper.json").read_text())
+    assert report["killed"] == 10 and report["exit"] == 0
+
+
+def test_the_kernel_ends_when_the_kernel_managers_process_dies(tmp_path: Path) -> None:
+    """A grading worker killed with SIGKILL cannot shut its kernel down: the launcher notices
+    its new parent within a second and exits, and the keeper sweeps."""
+    connection = tmp_path / "kernel-1.json"
+    connection.write_text(json.dumps({"shell_port": 5001, "key": "k"}))
+    workdir, state = tmp_path / "home", tmp_path / "state"
+    state.mkdir()
+    cmd = [sys.executable, str(Path(launcher.__file__)), "--workdir", str(workdir), "--state", str(state), *LIMITS,
+           "--", sys.executable, "-c", STORM, "-f", str(connection), "stay"]  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "-c", f"import subprocess, time; subprocess.Popen({cmd!r}); time.sleep(120)"])
+    try:
+        storm = _storm_pids(workdir)
+        worker.kill()
+        worker.wait()
+        assert _gone(storm)
+    finally:
+        worker.kill()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import landlock, zygote
+from autograder.sandbox import landlock, reaper, zygote
 from autograder.sandbox.kernel import (
     _ZYGOTES,
     SandboxKernelManager,
@@ -148,6 +148,23 @@ def test_a_kernel_that_exits_ends_its_launcher() -> None:
     assert asyncio.run(_session(steps)) == 3
 
 
+def test_the_zygote_kills_the_orphans_of_a_keeper_killed_from_outside() -> None:
+    """Only a keeper killed from outside (no kernel can signal it under Landlock) leaves
+    orphans; they are re-parented to the zygote, a subreaper too, which kills them."""
+    code = ("import os, time\nfor _ in range(5):\n    if os.fork() == 0:\n        os.setsid(); time.sleep(600); os._exit(0)\n"
+            "print(os.getppid())")  # fmt: skip
+
+    async def steps(km, kc):
+        status, out = await _run(kc, code)
+        keeper, kernel = int(out), reaper.read_proc(km.kernel_pid())
+        storm = [p for p in reaper.processes().values() if p.ppid == kernel.pid]
+        assert status == "ok" and len(storm) == 5
+        os.kill(keeper, signal.SIGKILL)
+        return [await _dies(pid) for pid in (kernel.pid, *(p.pid for p in storm))]
+
+    assert all(asyncio.run(_session(steps, cgroups=False)))  # no cgroup: the zygote alone
+
+
 def test_stopping_the_zygote_stops_its_kernels() -> None:
     async def steps(km, kc):
         pid = km.kernel_pid()
@@ -186,14 +203,18 @@ def test_a_request_it_cannot_serve_is_refused(tmp_path: Path) -> None:
 
 
 def test_without_a_zygote_the_launcher_starts_the_kernel_itself(tmp_path: Path) -> None:
-    """An unreachable zygote costs nothing: handoff says so at once, the kernel starts by exec."""
+    """An unreachable zygote costs nothing: handoff says so at once, the kernel starts by exec
+    (below its keeper, a child of the launcher)."""
     start = time.monotonic()
-    assert zygote.handoff(str(tmp_path / "missing.sock"), {}, tmp_path) is None
+    assert zygote.handoff(str(tmp_path / "missing.sock"), {}, reaper.Forwarder(), tmp_path) is None
     assert time.monotonic() - start < 1
+    for sig in reaper.FORWARDED:  # the forwarder's handlers are for a launcher, not for pytest
+        signal.signal(sig, signal.SIG_DFL if sig != signal.SIGINT else signal.default_int_handler)
 
     async def steps(km, kc):
-        status, out = await _run(kc, "import os; print(os.getpid())")
-        return status, int(out), km.provisioner.process.pid
+        status, out = await _run(kc, "import os, sys; print(os.getpid(), os.getppid(), sys.argv[0])")
+        pid, keeper, argv0 = out.split()
+        return status, int(pid), reaper.read_proc(int(keeper)).ppid, argv0, km.provisioner.process.pid
 
     km_cmd = SandboxKernelManager.format_kernel_cmd
 
@@ -205,8 +226,9 @@ def test_without_a_zygote_the_launcher_starts_the_kernel_itself(tmp_path: Path) 
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SandboxKernelManager, "format_kernel_cmd", broken_zygote)
-        status, kernel_pid, launcher_pid = asyncio.run(_session(steps))
-    assert status == "ok" and kernel_pid == launcher_pid  # exec: the launcher became the kernel
+        status, kernel_pid, keepers_parent, argv0, launcher_pid = asyncio.run(_session(steps))
+    assert status == "ok" and kernel_pid != launcher_pid and argv0.endswith("ipykernel_launcher.py")  # exec'd
+    assert keepers_parent == launcher_pid
 
 
 def test_the_zygote_exits_with_the_grader(tmp_path: Path) -> None:
