@@ -201,8 +201,12 @@ def main() -> int:
             full = ANSI.sub("", "\n".join(str(o.get("text", "")) + str(o.get("evalue", "")) for o in outs))
             plain = "\n".join(line for line in full.splitlines() if not line.startswith("Diagnosis:"))
             diagnosis = next((line for line in full.splitlines() if line.startswith("Diagnosis:")), "")
+            # a concrete discrepancy: the test's message, or a diagnosis that names a mistake or
+            # shows a differing call ("returns what is expected" shows none)
+            shows = "behaves like" in diagnosis or "called with" in diagnosis
+            with_diagnosis = (judge(full, function)[0], judge(plain, function)[1] or shows)
             rows.append({"assignment": key[0], "fill_in": gid, "mutation": what, "test": test,
-                         "with": judge(full, function), "without": judge(plain, function),
+                         "with": with_diagnosis, "without": judge(plain, function),
                          "mistake": "behaves like" in diagnosis, "same": "returns what is expected" in diagnosis,
                          "diagnosis": diagnosis[:300]})  # fmt: skip
 

@@ -10,7 +10,7 @@ kernels do around each test of a function fill-in (:class:`~autograder.sandbox.e
 * after a failure, ``diagnose``: the student's function, the reference answer and every
   catalogued mistake of that fill-in known to fail this test run again on the recorded arguments, with the random
   generators reseeded alike. A mistake that gives the same results as the student's function
-  is named in its catalogue's words ("your `reparameterize` behaves like one that uses
+  is named in its catalogue's words ("your `reparameterize` behaves like a common mistake: uses
   exp(logvar) as the standard deviation"); otherwise the feedback shows the first call where the
   student's result differs from the reference (the input, the expected and the actual value,
   summarised), or says that on those calls it does not differ (the test checks something else).

@@ -179,7 +179,7 @@ def undiagnosed(result: DemoResult) -> list[str]:
     from ..nb.cells import fill_in_target
     from .build import load_samples
 
-    catalogue = {a: {s.name: s for s in load_samples(result.work, a)} for a in {o.case.assignment for o in result.outcomes}}
+    catalogue = {a: {s.name: s for s in load_samples(result.work, a)} for a in {c.assignment for s in result.students for c in s.cases}}
     missed = []
     for student in result.students:
         for case in student.cases:

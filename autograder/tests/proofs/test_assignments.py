@@ -68,6 +68,26 @@ def test_no_feedback_shows_hidden_test_code_or_grader_paths(demo) -> None:
     assert not leaks, "\n".join(leaks[:20])
 
 
+#: catalogued mistakes whose effect does not show on the calls the diagnosis can replay (those a
+#: test makes eagerly; a call traced into a tf.function graph is not recorded), measured on the
+#: real demo: their feedback says the results are right on those calls, "so the test failed on
+#: something else (... a compiled graph ...)", under the test's own message
+NOT_SEEN_EAGERLY = {
+    "mnist_vae/train_default_closed_form", "mnist_vae/loss_pixel_mean", "mmd_vae/loss_numpy",
+    "mmd_vae/mmd_numpy", "cifar10_vae/loss_numpy",
+}  # fmt: skip
+
+
+def test_feedback_names_the_catalogued_mistakes(demo) -> None:
+    """Issue 24: every packed mistake sample of a function fill-in is named in its feedback in
+    the catalogue's words, but for the few listed above (each still gets a truthful diagnosis)."""
+    from autograder.proofs.demo import undiagnosed
+
+    missed = undiagnosed(demo)
+    names = {line.split(" (")[0] for line in missed}
+    assert names <= NOT_SEEN_EAGERLY, "\n".join(m for m in missed if m.split(" (")[0] not in NOT_SEEN_EAGERLY)
+
+
 def test_no_process_of_the_run_is_left_and_the_storms_were_bounded(demo) -> None:
     """The processes that tried to outlive their notebook (issue 26) were killed, within their
     kernel's bound on processes and threads; nothing of the run is left."""

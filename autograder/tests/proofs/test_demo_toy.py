@@ -150,7 +150,7 @@ def test_feedback_names_each_catalogued_mistake(toy_demo) -> None:
 
     assert undiagnosed(toy_demo) == []
     pack = (toy_demo.work.feedback / _student_id(toy_demo, "Pack2") / "toy_vae" / "toy_vae.html").read_text()
-    assert "behaves like one that" in pack
+    assert "behaves like a common mistake: " in pack
     reference = (toy_demo.work.feedback / _student_id(toy_demo, "Reference") / "toy_vae" / "toy_vae.html").read_text()
     assert "Diagnosis" not in reference
 

@@ -9,11 +9,14 @@ belongs to a function fill-in:
 * :func:`diagnose` after the test failed: the student's function, the reference answer and each
   catalogued mistake of that fill-in (the course's sample submissions) are called again on the
   recorded arguments, each call with the random generators reseeded the same way, and their
-  results compared. The verdict (a dict, returned) names the mistake the student's function
-  behaves like, or else the first recorded call where it differs from the reference, summarised
+  results compared (the smallest calls, and one where the student's result differs from the
+  reference's). The verdict (a dict, returned) names the mistake the student's function
+  behaves like, or else the first compared call where it differs from the reference, summarised
   (shapes, dtypes, the first few numbers), or says that it does not differ on those calls (the
   test then failed on something else: a gradient, a compiled graph, a default argument); its
-  ``"message"`` is what the feedback shows.
+  ``"message"`` is what the feedback shows. A result is the returned value, the gradients of
+  it with respect to the tensor arguments, and the weights left in any model or optimizer the
+  call was given (each replay starts from the same state; the test's objects are put back).
 
 Grading only (the reference answer and the mistakes are passed in by the grader); students never
 get this module.
@@ -28,13 +31,14 @@ import io
 import json
 import random
 import sys
+import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import numpy as np
 
-#: calls recorded per test, and compared
-RECORD, COMPARE = 20, 3
+#: calls recorded per test, and compared; seconds spent looking for a call where the answer differs
+RECORD, COMPARE, SCAN_SECONDS = 20, 3, 5.0
 _WATCHED: dict[str, Any] = {}
 
 
@@ -81,10 +85,13 @@ def diagnose(namespace: MutableMapping[str, Any], plan: str) -> dict:
     if not calls or not callable(student):
         verdict = {"status": "not called", "function": name}
         return _report(verdict)
-    calls = sorted(calls, key=lambda c: _size(c))[:COMPARE]
-    mine = [_run(student, call) for call in calls]
     reference = _define(spec.get("reference"), name, namespace)
-    expected = [_run(reference, call) for call in calls] if reference else None
+    calls, mine, expected = _chosen_calls(student, reference, sorted(calls, key=_size))
+    if expected is not None:  # where the reference cannot run here (it raised), there is nothing to compare with
+        keep = [k for k, want in enumerate(expected) if not _raised(want)]
+        calls, mine = [calls[k] for k in keep] or calls, [mine[k] for k in keep] or mine
+        expected = [expected[k] for k in keep] or None
+    matches = []
     for mistake in spec.get("mistakes", []):
         fn = _define(mistake["source"], name, namespace)
         if fn is None:
@@ -92,15 +99,42 @@ def diagnose(namespace: MutableMapping[str, Any], plan: str) -> dict:
         theirs = [_run(fn, call) for call in calls]
         if all(_same(a, b) for a, b in zip(mine, theirs, strict=True)) and not (
                 expected and all(_same(a, b) for a, b in zip(expected, theirs, strict=True))):  # fmt: skip
-            return _report({"status": "mistake", "function": name, "mistake": mistake["name"],
-                            "description": mistake["description"]})  # fmt: skip
+            matches.append(mistake)
+    if matches:  # several catalogued mistakes can give the same results on a test's inputs: all are named
+        return _report({"status": "mistake", "function": name, "mistake": matches[0]["name"],
+                        "description": matches[0]["description"],
+                        "also": [{"mistake": m["name"], "description": m["description"]} for m in matches[1:]]})  # fmt: skip
     if expected is not None:
         for call, got, want in zip(calls, mine, expected, strict=True):
             if not _same(got, want):
+                actual, wanted = _contrast(got, want)
                 return _report({"status": "differs", "function": name, "call": _describe_call(call),
-                                "expected": _summary(want), "actual": _summary(got)})  # fmt: skip
+                                "expected": wanted, "actual": actual})  # fmt: skip
         return _report({"status": "same", "function": name, "calls": len(calls)})
     return _report({"status": "unknown", "function": name})
+
+
+def _chosen_calls(student: Callable, reference: Callable | None, calls: list[tuple[tuple, dict]]
+                  ) -> tuple[list[tuple[tuple, dict]], list[Any], list[Any] | None]:  # fmt: skip
+    """The calls compared, with the student's and the reference's results: the ``COMPARE``
+    smallest, and where the student's function agrees with the reference on all of them, the
+    smallest further call on which it does not (in place of the last; looked for within
+    ``SCAN_SECONDS``), so that the verdict rests on a call where the test's failure shows."""
+    head = calls[:COMPARE]
+    mine = [_run(student, call) for call in head]
+    if reference is None:
+        return head, mine, None
+    expected = [_run(reference, call) for call in head]
+    if all(_same(a, b) for a, b in zip(mine, expected, strict=True)):
+        end = time.monotonic() + SCAN_SECONDS
+        for call in calls[COMPARE:]:
+            if time.monotonic() > end:
+                break
+            got, want = _run(student, call), _run(reference, call)
+            if not _same(got, want):
+                keep = max(len(head) - 1, 0)
+                return [*head[:keep], call], [*mine[:keep], got], [*expected[:keep], want]
+    return head, mine, expected
 
 
 def _report(verdict: dict) -> dict:
@@ -114,10 +148,13 @@ def message(verdict: dict) -> str:
     fn = f"`{verdict.get('function', 'your function')}`"
     status = verdict.get("status")
     if status == "mistake":
-        return (f"Diagnosis: your {fn} behaves like one that {verdict['description']} "
-                "(a common mistake: on the inputs of this test it gives exactly the same results).")
+        also = [m["description"] for m in verdict.get("also", [])]
+        return (f"Diagnosis: your {fn} behaves like a common mistake: {verdict['description']} "
+                "(on the inputs of this test it gives exactly the same results)."
+                + (f" These mistakes give the same results here too: {'; '.join(also)}." if also else ""))  # fmt: skip
     if status == "differs":
-        return (f"Diagnosis: called with {verdict['call']}, your {fn} gives {verdict['actual']}; "
+        verb = "" if verdict["actual"].startswith("raises ") else "gives "
+        return (f"Diagnosis: called with {verdict['call']}, your {fn} {verb}{verdict['actual']}; "
                 f"expected: {verdict['expected']}.")
     if status == "same":
         return (f"Diagnosis: on the {verdict.get('calls', 'few')} inputs this test gave it, your {fn} returns "
@@ -144,18 +181,169 @@ def _define(source: str | None, name: str, namespace: MutableMapping[str, Any]) 
 
 def _run(fn: Callable, call: tuple[tuple, dict], seed: int = 1234) -> Any:
     """``fn`` on a recorded call with every random generator seeded by ``seed``; an exception
-    is returned as ``("raised", type name)``."""
-    args, kwargs = call
+    is returned as ``("raised", type name)``. Where the call is given models or optimizers (a
+    training step), each starts from the same state for every function compared, and what the
+    call left in them (the weights) is part of the result: an :class:`_Outcome`."""
+    args, kwargs = _copied(call[0]), _copied(call[1])
+    objects = _stateful([*args, *kwargs.values()])
+    restores = [_snapshot(o) for o in objects]
+    inputs = [v for v in [*args, *kwargs.values()] if _differentiable(v)]
+    tape, gradients = _tape(inputs), None
     _seed(seed)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return fn(*_copied(args), **_copied(kwargs))
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), tape:
+            value = fn(*args, **kwargs)
+        gradients = _gradients(value, inputs, tape) if inputs else None
     except Exception as error:  # noqa: BLE001 (a wrong answer may raise anything)
-        return _Raised(type(error).__name__)
+        value = _Raised(type(error).__name__)
     finally:
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
             plt.close("all")
+    try:
+        if objects or gradients:
+            return _Outcome(value, tuple(_weights(o) for o in objects), gradients or ())
+        return value
+    finally:
+        for restore in reversed(restores):
+            with contextlib.suppress(Exception):
+                restore()
+
+
+def _differentiable(value: Any) -> bool:
+    """A floating-point tensor argument whose gradient the result should carry (torch: one
+    that requires grad; TensorFlow: any float tensor or variable)."""
+    if hasattr(value, "requires_grad") and hasattr(value, "grad_fn"):
+        return bool(value.requires_grad) and value.dtype.is_floating_point
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and tf.is_tensor(value) and value.dtype.is_floating and not _kind(value)
+
+
+def _tape(inputs: list[Any]) -> Any:
+    """A persistent GradientTape watching the TensorFlow inputs (a no-op context otherwise)."""
+    tf = sys.modules.get("tensorflow")
+    tf_inputs = [v for v in inputs if tf is not None and tf.is_tensor(v)]
+    if not tf_inputs:
+        return contextlib.nullcontext()
+    tape = tf.GradientTape(persistent=True)
+
+    class _Watching:
+        def __enter__(self) -> Any:
+            tape.__enter__()
+            for v in tf_inputs:
+                tape.watch(v)
+            return tape
+
+        def __exit__(self, *exc: Any) -> None:
+            tape.__exit__(*exc)
+
+    _Watching.tape = tape  # type: ignore[attr-defined]
+    return _Watching()
+
+
+def _gradients(value: Any, inputs: list[Any], tape: Any) -> tuple:
+    """The gradient of the sum of the result's floating-point entries with respect to each
+    input, as arrays (``"none"`` where no gradient reaches it), or () where the result carries none."""
+    outputs = [v for v in (value if isinstance(value, tuple | list) else [value])]
+    if any(hasattr(v, "grad_fn") for v in outputs):  # torch
+        import torch
+
+        tensors = [v for v in outputs if hasattr(v, "grad_fn") and v.dtype.is_floating_point]
+        if not tensors:
+            return tuple("none" for _ in inputs)
+        if not any(t.requires_grad for t in tensors):
+            return tuple("none" for _ in inputs)
+        total = sum(t.sum() for t in tensors if t.requires_grad)
+        grads = torch.autograd.grad(total, inputs, allow_unused=True)
+        return tuple("none" if g is None else g.detach().cpu().numpy() for g in grads)
+    tf = sys.modules.get("tensorflow")
+    recorder = getattr(type(tape), "tape", None)
+    if tf is None or recorder is None:
+        return ()
+    tensors = [v for v in outputs if tf.is_tensor(v) and v.dtype.is_floating]
+    if not tensors:
+        return tuple("none" for _ in inputs)
+    grads = recorder.gradient(tensors, inputs)  # of the sum of every entry (a list target is summed)
+    return tuple("none" if g is None else np.asarray(g) for g in grads)
+
+
+class _Outcome:
+    """What a call returned, the weights it left in the models and optimizers it was given, and
+    the gradients of its result with respect to its tensor arguments."""
+
+    def __init__(self, value: Any, weights: tuple, gradients: tuple = ()) -> None:
+        self.value, self.weights, self.gradients = value, weights, gradients
+
+
+def _stateful(values: list[Any]) -> list[Any]:
+    """The Keras and torch models and optimizers among a call's arguments (one level deep)."""
+    found: list[Any] = []
+    for value in values:
+        if isinstance(value, list | tuple):
+            found += _stateful(list(value))
+        elif _kind(value) and all(value is not f for f in found):
+            found.append(value)
+    return found
+
+
+def _kind(value: Any) -> str:
+    if hasattr(value, "named_parameters") and hasattr(value, "state_dict"):
+        return "torch module"
+    if hasattr(value, "param_groups") and hasattr(value, "state_dict"):
+        return "torch optimizer"
+    if hasattr(value, "apply_gradients") and hasattr(value, "variables"):
+        return "keras optimizer"
+    if hasattr(value, "weights") and hasattr(value, "count_params") and hasattr(value, "layers"):
+        return "keras model"
+    return ""
+
+
+def _keras_variables(value: Any) -> list:
+    variables = value.variables if _kind(value) == "keras optimizer" else value.weights
+    return list(variables() if callable(variables) else variables)
+
+
+def _snapshot(value: Any) -> Callable[[], None]:
+    """A function that puts ``value`` back into its present state (weights, gradients,
+    optimizer moments; variables an optimizer creates later go back to zero)."""
+    kind = _kind(value)
+    if kind == "torch module":
+        state = {k: v.detach().clone() for k, v in value.state_dict().items()}
+        grads = [(p, None if p.grad is None else p.grad.detach().clone()) for p in value.parameters()]
+
+        def restore() -> None:
+            value.load_state_dict(state)
+            for p, g in grads:
+                p.grad = None if g is None else g.clone()
+
+        return restore
+    if kind == "torch optimizer":
+        state = copy.deepcopy(value.state_dict())
+        return lambda: value.load_state_dict(copy.deepcopy(state))
+    before = [(v, np.array(v.numpy())) for v in _keras_variables(value)]
+    known = {id(v) for v, _ in before}
+
+    def restore_keras() -> None:
+        for v, a in before:
+            v.assign(a)
+        for v in _keras_variables(value):
+            if id(v) not in known:
+                v.assign(np.zeros(tuple(v.shape), dtype=np.dtype(str(v.dtype))))
+
+    return restore_keras
+
+
+def _weights(value: Any) -> tuple:
+    """The weights a model or optimizer holds now, as arrays."""
+    kind = _kind(value)
+    if kind == "torch module":
+        return tuple(v.detach().cpu().numpy().copy() for v in value.state_dict().values())
+    if kind == "torch optimizer":
+        return tuple(v.detach().cpu().numpy().copy() for s in value.state_dict()["state"].values()
+                     for v in s.values() if hasattr(v, "detach"))  # fmt: skip
+    if kind == "keras model":
+        return tuple(np.array(v.numpy()) for v in _keras_variables(value))
+    return ()  # a Keras optimizer's moments follow from the model's weights
 
 
 class _Raised:
@@ -163,6 +351,10 @@ class _Raised:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+def _raised(result: Any) -> bool:
+    return isinstance(result, _Raised) or (isinstance(result, _Outcome) and isinstance(result.value, _Raised))
 
 
 def _seed(seed: int) -> None:
@@ -196,10 +388,10 @@ def _fingerprint(value: Any) -> Any:
         return ("raised", value.name)
     layers = getattr(value, "layers", None)
     if layers is not None and hasattr(value, "count_params"):  # Keras
-        return ("keras", type(value).__name__, str(getattr(value, "output_shape", "")),
-                tuple((type(layer).__name__, str(getattr(layer, "output_shape", ""))) for layer in layers))
+        return ("keras", type(value).__name__, _keras_shapes(value), tuple(_keras_layer(layer) for layer in layers))
     if hasattr(value, "named_parameters"):  # torch.nn.Module
-        return ("torch", type(value).__name__, tuple((n, tuple(p.shape)) for n, p in value.named_parameters()))
+        return ("torch", type(value).__name__, tuple((n, tuple(p.shape)) for n, p in value.named_parameters()),
+                tuple(repr(m) for m in value.modules() if not list(m.children())))  # fmt: skip
     if isinstance(value, tuple | list):
         return tuple(_fingerprint(v) for v in value)
     if isinstance(value, dict):
@@ -207,9 +399,42 @@ def _fingerprint(value: Any) -> Any:
     return (type(value).__name__,)
 
 
+#: what of a Keras layer's configuration tells two architectures apart (not its name or seed)
+_KERAS_CONFIG = ("units", "filters", "kernel_size", "strides", "padding", "activation", "use_bias",
+                 "target_shape", "pool_size", "size", "rate", "axis")  # fmt: skip
+
+
+def _keras_shapes(value: Any) -> str:
+    """A Keras model's or layer's output shapes (Keras 3 has no ``output_shape``)."""
+    try:
+        outputs = value.outputs if getattr(value, "outputs", None) else [value.output]
+        return str([tuple(o.shape) for o in outputs])
+    except Exception:  # noqa: BLE001 (a layer that was never called, or a subclassed model)
+        return ""
+
+
+def _keras_layer(layer: Any) -> tuple:
+    """A layer as compared: its type, the parts of its configuration that shape the model, its
+    output shape and number of weights."""
+    try:
+        config = layer.get_config()
+    except Exception:  # noqa: BLE001 (a custom layer without get_config)
+        config = {}
+    try:
+        params = int(layer.count_params()) if layer.built else -1
+    except Exception:  # noqa: BLE001
+        params = -1
+    return (type(layer).__name__, tuple((k, str(config[k])) for k in _KERAS_CONFIG if k in config),
+            _keras_shapes(layer), params)  # fmt: skip
+
+
 def _same(a: Any, b: Any) -> bool:
     """Whether two results agree: arrays of one shape within a small tolerance, the same
     structure otherwise (both raised the same kind of error; models with the same layers)."""
+    if isinstance(a, _Outcome) and isinstance(b, _Outcome):
+        return _same(a.value, b.value) and _same(a.weights, b.weights) and _same(a.gradients, b.gradients)
+    if isinstance(a, str) or isinstance(b, str):  # "none": no gradient
+        return isinstance(a, str) and isinstance(b, str) and a == b
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     x, y = _array(a), _array(b)
@@ -222,11 +447,33 @@ def _same(a: Any, b: Any) -> bool:
             return bool(np.array_equal(x, y))
     if (x is None) != (y is None):
         return False
-    return _fingerprint(a) == _fingerprint(b)
+    if _fingerprint(a) != _fingerprint(b):
+        return False
+    # models of one architecture: the same weights too (a clone has new ones; random ones are
+    # seeded alike), and the same outputs on one seeded input (a constant or a Lambda inside)
+    return not _kind(a) or (_same(_weights(a), _weights(b)) and _same(_forward(a), _forward(b)))
+
+
+def _forward(model: Any) -> tuple:
+    """A Keras model's outputs on a seeded random batch of two of its inputs (() for a torch
+    module, whose input shape is not known, or where the call fails)."""
+    if _kind(model) != "keras model":
+        return ()
+    try:
+        rng = np.random.default_rng(0)
+        inputs = [rng.random((2, *[d or 1 for d in tuple(i.shape)[1:]])).astype("float32") for i in model.inputs]
+        _seed(0)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        return tuple(np.asarray(o) for o in (out if isinstance(out, list | tuple) else [out]))
+    except Exception:  # noqa: BLE001 (a model that cannot be called on its declared input)
+        return ()
 
 
 def _summary(value: Any) -> str:
     """A short description of a value: type, shape, dtype and its first numbers."""
+    if isinstance(value, _Outcome):
+        return _summary(value.value)
     if isinstance(value, _Raised):
         return f"raises {value.name}"
     array = _array(value)
@@ -241,15 +488,67 @@ def _summary(value: Any) -> str:
         return f"{type(value).__name__} of {len(value)}: (" + "; ".join(_summary(v) for v in value[:3]) + ")"
     fingerprint = _fingerprint(value)
     if fingerprint[0] == "keras":
-        return f"a Keras {fingerprint[1]} with {len(fingerprint[3])} layers, output {fingerprint[2]}"
+        layers = [f"{name}{_short_config(config)} -> {shape.strip('[]')}" for name, config, shape, _ in fingerprint[3]
+                  if name != "InputLayer"]  # fmt: skip
+        shown = "; ".join(layers[:6]) + ("; ..." if len(layers) > 6 else "")
+        return f"a Keras {fingerprint[1]} of {len(layers)} layers ({shown})"
     if fingerprint[0] == "torch":
         return f"a torch {fingerprint[1]} with {len(fingerprint[2])} parameter tensors"
     return f"a {type(value).__name__}"
 
 
+def _short_config(config: tuple) -> str:
+    keep = [f"{k}={v}" for k, v in config if k in ("units", "filters", "strides", "padding", "activation", "target_shape")]
+    return f"({', '.join(keep)})" if keep else ""
+
+
+def _contrast(got: Any, want: Any) -> tuple[str, str]:
+    """The student's and the reference's results, summarised where they differ: for a training
+    step that returns the same, the first weight it leaves otherwise."""
+    if isinstance(got, _Outcome) and isinstance(want, _Outcome) and _same(got.value, want.value) and not _same(
+            got.gradients, want.gradients):  # fmt: skip
+        for k, (a, b) in enumerate(zip(got.gradients, want.gradients, strict=False)):
+            if not _same(a, b):
+                if isinstance(a, str):
+                    return (f"{_summary(got.value)} as expected, but no gradient reaches its tensor argument {k + 1}",
+                            "a result that passes gradients to it")  # fmt: skip
+                return (f"{_summary(got.value)} as expected, but its gradient with respect to tensor argument {k + 1} "
+                        f"is {_numbers(a)}", f"a gradient of {_numbers(b)}")  # fmt: skip
+    if isinstance(got, _Outcome) and isinstance(want, _Outcome) and _same(got.value, want.value):
+        mine = [w for group in got.weights for w in group]
+        theirs = [w for group in want.weights for w in group]
+        for k, (a, b) in enumerate(zip(mine, theirs, strict=False)):
+            if not _same(a, b):
+                where = f"weight {k} of the model (shape {tuple(np.shape(a))})"
+                return (f"{_summary(got.value)} as expected, but leaves {where} at {_numbers(a)}",
+                        f"{where} at {_numbers(b)}")  # fmt: skip
+    if _is_model(want) or (isinstance(want, _Outcome) and _is_model(want.value)):
+        # the reference's layers would be the exercise's answer: only the student's are shown
+        g, w = (got.value if isinstance(got, _Outcome) else got), (want.value if isinstance(want, _Outcome) else want)
+        if not isinstance(g, _Raised) and _fingerprint(g) == _fingerprint(w):
+            return (f"{_summary(got)}: the expected layers, but other weights",
+                    "these layers with other weights (which layers does the exercise reuse?)")
+        return _summary(got), "another architecture (the exercise's instructions say which layers)"
+    return _summary(got), _summary(want)
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, tuple | list) and any(_is_model(v) for v in value) or (
+        _array(value) is None and _fingerprint(value)[0] in ("keras", "torch"))  # fmt: skip
+
+
+def _numbers(value: Any) -> str:
+    flat = np.asarray(value, dtype=np.float64).reshape(-1)
+    return "[" + ", ".join(f"{v:.4g}" for v in flat[:4]) + (", ...]" if flat.size > 4 else "]")
+
+
 def _describe_call(call: tuple[tuple, dict]) -> str:
     args, kwargs = call
-    parts = [_summary(a) for a in args] + [f"{k}={_summary(v)}" for k, v in kwargs.items()]
+
+    def short(value: Any) -> str:
+        return f"a {type(value).__name__}" if _kind(value) else _summary(value)
+
+    parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()]
     return "(" + "; ".join(parts) + ")"
 
 
@@ -277,8 +576,8 @@ def _copied(value: Any) -> Any:
     """A copy of a recorded argument that a call may change in place (arrays, lists, dicts)."""
     if isinstance(value, np.ndarray):
         return value.copy()
-    if hasattr(value, "detach") and hasattr(value, "clone"):  # torch
-        return value.detach().clone()
+    if hasattr(value, "detach") and hasattr(value, "clone"):  # torch: a leaf that needs grad as the original
+        return value.detach().clone().requires_grad_(bool(getattr(value, "requires_grad", False)))
     if isinstance(value, list | tuple):
         return type(value)(_copied(v) for v in value)
     if isinstance(value, dict):
