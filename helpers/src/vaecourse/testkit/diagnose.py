@@ -32,7 +32,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -87,10 +87,6 @@ def diagnose(namespace: MutableMapping[str, Any], plan: str) -> dict:
         return _report(verdict)
     reference = _define(spec.get("reference"), name, namespace)
     calls, mine, expected = _chosen_calls(student, reference, sorted(calls, key=_size))
-    if expected is not None:  # where the reference cannot run here (it raised), there is nothing to compare with
-        keep = [k for k, want in enumerate(expected) if not _raised(want)]
-        calls, mine = [calls[k] for k in keep] or calls, [mine[k] for k in keep] or mine
-        expected = [expected[k] for k in keep] or None
     matches = []
     for mistake in spec.get("mistakes", []):
         fn = _define(mistake["source"], name, namespace)
@@ -119,21 +115,27 @@ def _chosen_calls(student: Callable, reference: Callable | None, calls: list[tup
     """The calls compared, with the student's and the reference's results: the ``COMPARE``
     smallest, and where the student's function agrees with the reference on all of them, the
     smallest further call on which it does not (in place of the last; looked for within
-    ``SCAN_SECONDS``), so that the verdict rests on a call where the test's failure shows."""
+    ``SCAN_SECONDS``), so that the verdict rests on a call where the test's failure shows.
+    A call on which the reference raises (it needs what this kernel lacks) is no comparison and
+    is left out; where it raises on every call, the reference's results are None."""
     head = calls[:COMPARE]
     mine = [_run(student, call) for call in head]
     if reference is None:
         return head, mine, None
     expected = [_run(reference, call) for call in head]
+    keep = [k for k, want in enumerate(expected) if not _raised(want)]
+    if not keep:
+        return head, mine, None
+    head, mine, expected = [head[k] for k in keep], [mine[k] for k in keep], [expected[k] for k in keep]
     if all(_same(a, b) for a, b in zip(mine, expected, strict=True)):
         end = time.monotonic() + SCAN_SECONDS
         for call in calls[COMPARE:]:
             if time.monotonic() > end:
                 break
             got, want = _run(student, call), _run(reference, call)
-            if not _same(got, want):
-                keep = max(len(head) - 1, 0)
-                return [*head[:keep], call], [*mine[:keep], got], [*expected[:keep], want]
+            if not _raised(want) and not _same(got, want):
+                last = len(head) - 1
+                return [*head[:last], call], [*mine[:last], got], [*expected[:last], want]
     return head, mine, expected
 
 
@@ -188,10 +190,11 @@ def _run(fn: Callable, call: tuple[tuple, dict], seed: int = 1234) -> Any:
     objects = _stateful([*args, *kwargs.values()])
     restores = [_snapshot(o) for o in objects]
     inputs = [v for v in [*args, *kwargs.values()] if _differentiable(v)]
-    tape, gradients = _tape(inputs), None
+    gradients = None
     _seed(seed)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), tape:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                _recording(inputs) as tape:  # fmt: skip
             value = fn(*args, **kwargs)
         gradients = _gradients(value, inputs, tape) if inputs else None
     except Exception as error:  # noqa: BLE001 (a wrong answer may raise anything)
@@ -219,51 +222,40 @@ def _differentiable(value: Any) -> bool:
     return tf is not None and tf.is_tensor(value) and value.dtype.is_floating and not _kind(value)
 
 
-def _tape(inputs: list[Any]) -> Any:
-    """A persistent GradientTape watching the TensorFlow inputs (a no-op context otherwise)."""
+@contextlib.contextmanager
+def _recording(inputs: list[Any]) -> Iterator[Any]:
+    """A persistent GradientTape watching the TensorFlow inputs while the call runs (None where
+    there are none)."""
     tf = sys.modules.get("tensorflow")
     tf_inputs = [v for v in inputs if tf is not None and tf.is_tensor(v)]
     if not tf_inputs:
-        return contextlib.nullcontext()
-    tape = tf.GradientTape(persistent=True)
-
-    class _Watching:
-        def __enter__(self) -> Any:
-            tape.__enter__()
-            for v in tf_inputs:
-                tape.watch(v)
-            return tape
-
-        def __exit__(self, *exc: Any) -> None:
-            tape.__exit__(*exc)
-
-    _Watching.tape = tape  # type: ignore[attr-defined]
-    return _Watching()
+        yield None
+        return
+    with tf.GradientTape(persistent=True) as tape:
+        for v in tf_inputs:
+            tape.watch(v)
+        yield tape
 
 
 def _gradients(value: Any, inputs: list[Any], tape: Any) -> tuple:
     """The gradient of the sum of the result's floating-point entries with respect to each
     input, as arrays (``"none"`` where no gradient reaches it), or () where the result carries none."""
-    outputs = [v for v in (value if isinstance(value, tuple | list) else [value])]
+    outputs = list(value) if isinstance(value, tuple | list) else [value]
     if any(hasattr(v, "grad_fn") for v in outputs):  # torch
         import torch
 
-        tensors = [v for v in outputs if hasattr(v, "grad_fn") and v.dtype.is_floating_point]
-        if not tensors:
+        live = [v for v in outputs if hasattr(v, "grad_fn") and v.dtype.is_floating_point and v.requires_grad]
+        if not live:
             return tuple("none" for _ in inputs)
-        if not any(t.requires_grad for t in tensors):
-            return tuple("none" for _ in inputs)
-        total = sum(t.sum() for t in tensors if t.requires_grad)
-        grads = torch.autograd.grad(total, inputs, allow_unused=True)
+        grads = torch.autograd.grad(sum(t.sum() for t in live), inputs, allow_unused=True)
         return tuple("none" if g is None else g.detach().cpu().numpy() for g in grads)
     tf = sys.modules.get("tensorflow")
-    recorder = getattr(type(tape), "tape", None)
-    if tf is None or recorder is None:
+    if tf is None or tape is None:
         return ()
     tensors = [v for v in outputs if tf.is_tensor(v) and v.dtype.is_floating]
     if not tensors:
         return tuple("none" for _ in inputs)
-    grads = recorder.gradient(tensors, inputs)  # of the sum of every entry (a list target is summed)
+    grads = tape.gradient(tensors, inputs)  # of the sum of every entry (a list target is summed)
     return tuple("none" if g is None else np.asarray(g) for g in grads)
 
 
@@ -386,10 +378,10 @@ def _fingerprint(value: Any) -> Any:
     """What is compared of a value that is no array: a model's layers and output shape."""
     if isinstance(value, _Raised):
         return ("raised", value.name)
-    layers = getattr(value, "layers", None)
-    if layers is not None and hasattr(value, "count_params"):  # Keras
-        return ("keras", type(value).__name__, _keras_shapes(value), tuple(_keras_layer(layer) for layer in layers))
-    if hasattr(value, "named_parameters"):  # torch.nn.Module
+    kind = _kind(value)
+    if kind == "keras model":
+        return ("keras", type(value).__name__, _keras_shapes(value), tuple(_keras_layer(layer) for layer in value.layers))
+    if kind == "torch module":
         return ("torch", type(value).__name__, tuple((n, tuple(p.shape)) for n, p in value.named_parameters()),
                 tuple(repr(m) for m in value.modules() if not list(m.children())))  # fmt: skip
     if isinstance(value, tuple | list):
@@ -480,10 +472,7 @@ def _summary(value: Any) -> str:
     if array is not None:
         if array.ndim == 0:
             return f"{type(value).__name__} {array.item():.4g}" if array.dtype.kind in "fiu" else repr(array.item())
-        flat = array.reshape(-1)[:4]
-        numbers = ", ".join(f"{v:.4g}" if array.dtype.kind in "fiu" else repr(v) for v in flat)
-        more = ", ..." if array.size > 4 else ""
-        return f"shape {tuple(array.shape)} {array.dtype}: [{numbers}{more}]"
+        return f"shape {tuple(array.shape)} {array.dtype}: {_numbers(array)}"
     if isinstance(value, tuple | list):
         return f"{type(value).__name__} of {len(value)}: (" + "; ".join(_summary(v) for v in value[:3]) + ")"
     fingerprint = _fingerprint(value)
@@ -505,8 +494,7 @@ def _short_config(config: tuple) -> str:
 def _contrast(got: Any, want: Any) -> tuple[str, str]:
     """The student's and the reference's results, summarised where they differ: for a training
     step that returns the same, the first weight it leaves otherwise."""
-    if isinstance(got, _Outcome) and isinstance(want, _Outcome) and _same(got.value, want.value) and not _same(
-            got.gradients, want.gradients):  # fmt: skip
+    if isinstance(got, _Outcome) and isinstance(want, _Outcome) and _same(got.value, want.value):
         for k, (a, b) in enumerate(zip(got.gradients, want.gradients, strict=False)):
             if not _same(a, b):
                 if isinstance(a, str):
@@ -514,7 +502,6 @@ def _contrast(got: Any, want: Any) -> tuple[str, str]:
                             "a result that passes gradients to it")  # fmt: skip
                 return (f"{_summary(got.value)} as expected, but its gradient with respect to tensor argument {k + 1} "
                         f"is {_numbers(a)}", f"a gradient of {_numbers(b)}")  # fmt: skip
-    if isinstance(got, _Outcome) and isinstance(want, _Outcome) and _same(got.value, want.value):
         mine = [w for group in got.weights for w in group]
         theirs = [w for group in want.weights for w in group]
         for k, (a, b) in enumerate(zip(mine, theirs, strict=False)):
@@ -533,13 +520,15 @@ def _contrast(got: Any, want: Any) -> tuple[str, str]:
 
 
 def _is_model(value: Any) -> bool:
-    return isinstance(value, tuple | list) and any(_is_model(v) for v in value) or (
-        _array(value) is None and _fingerprint(value)[0] in ("keras", "torch"))  # fmt: skip
+    return any(_is_model(v) for v in value) if isinstance(value, tuple | list) else (
+        _kind(value) in ("keras model", "torch module"))  # fmt: skip
 
 
 def _numbers(value: Any) -> str:
-    flat = np.asarray(value, dtype=np.float64).reshape(-1)
-    return "[" + ", ".join(f"{v:.4g}" for v in flat[:4]) + (", ...]" if flat.size > 4 else "]")
+    """An array's first four entries, ``[a, b, c, d, ...]``."""
+    array = np.asarray(value)
+    shown = ", ".join(f"{v:.4g}" if array.dtype.kind in "fiu" else repr(v) for v in array.reshape(-1)[:4])
+    return f"[{shown}{', ...' if array.size > 4 else ''}]"
 
 
 def _describe_call(call: tuple[tuple, dict]) -> str:
