@@ -153,5 +153,5 @@ def make_keeper(workdir: Path, state: Path, limits: dict[str, int], groups: list
     """The keeper (:class:`reaper.Keeper`) of a kernel with these ``limits`` and cgroups."""
     group = cgroups.KernelGroup.attach(groups) if groups else None
     return reaper.Keeper(workdir=workdir, state=state, folder_mb=limits.get("folder_mb", 0),
-                         max_tasks=limits.get("max_tasks", 0), watch_tasks=limits.get("max_tasks", 0) > 0,
+                         max_tasks=limits.get("max_tasks", 0),
                          kill_group=group.kill if group is not None else None)  # fmt: skip

@@ -347,8 +347,7 @@ class Keeper:
     workdir: Path
     state: Path | None = None
     folder_mb: int = 0
-    max_tasks: int = 0  # enforced here only where no pids cgroup does it (``watch_tasks``)
-    watch_tasks: bool = False
+    max_tasks: int = 0  # watched here only where no pids cgroup bounds the kernel (0: not watched)
     kill_group: Callable[[], int] | None = None  # the kernel's cgroups' clean kill, if any
 
     def run(self, conn: socket.socket, start_kernel: Callable[[], None]) -> None:
@@ -459,7 +458,7 @@ class Keeper:
 
     def _over_limits(self, kernel: int) -> str:
         reason = folder_verdict(self.workdir, self.folder_mb)
-        if not reason and self.watch_tasks and self.max_tasks > 0:
+        if not reason and self.max_tasks > 0:
             table = processes()
             tasks = sum(p.threads for p in descendants(os.getpid(), table=table) if p.state not in "ZX")
             if tasks > self.max_tasks:

@@ -85,7 +85,7 @@ keeper = os.fork()
 if keeper == 0:
     ours.close()
     reaper.Keeper(workdir=workdir, state=state, folder_mb=1 if mode == "folder" else 0,
-                  max_tasks=10, watch_tasks=mode == "tasks").run(theirs, kernel)
+                  max_tasks=10 if mode == "tasks" else 0).run(theirs, kernel)
 theirs.close()
 for line in ours.makefile():
     print(json.dumps({{**json.loads(line), "keeper": keeper}}), flush=True)
