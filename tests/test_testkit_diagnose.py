@@ -4,6 +4,7 @@ failed answer behaves like, or where it differs from the reference, on the calls
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -16,29 +17,32 @@ MISTAKES = [{"name": "no_half", "description": "leaves out the 1/2 in the expone
             {"name": "not_squared", "description": "divides by 2h instead of 2h^2", "source": NOT_SQUARED}]  # fmt: skip
 
 
-def _plan(mistakes: list[dict] | None = None) -> str:
-    return json.dumps({"function": "kernel", "reference": REFERENCE, "mistakes": MISTAKES if mistakes is None else mistakes})
+def _plan(mistakes: list[dict] | None = None, function: str = "kernel", reference: str = REFERENCE) -> str:
+    """The grader's plan for ``function``: its reference answer and catalogued mistakes."""
+    return json.dumps({"function": function, "reference": reference, "mistakes": MISTAKES if mistakes is None else mistakes})
 
 
-def _namespace(answer: str) -> dict:
-    namespace: dict = {"np": np}
+def _verdict(answer: str, name: str, plan: str, test: Callable[[Callable], object], **names: object) -> dict:
+    """The diagnosis of ``answer`` (source defining ``name``, run with NumPy and ``names``
+    around it) after ``test`` called it as a test does: through the watched name. The
+    function the notebook holds is put back afterwards."""
+    namespace: dict = {"np": np, **names}
     exec(answer, namespace)  # noqa: S102 (a student's answer, as the kernel holds it)
-    return namespace
-
-
-def _test(namespace: dict, calls: list[tuple[np.ndarray, float | None]]) -> None:
-    """A test that calls the answer as the notebook's namespace holds it (the watched wrapper)."""
-    for x, h in calls:
-        namespace["kernel"](x.copy()) if h is None else namespace["kernel"](x.copy(), bandwidth=h)
-
-
-def _diagnosed(answer: str, calls: list, plan: str | None = None) -> dict:
-    namespace = _namespace(answer)
-    diagnose.watch(namespace, "kernel")
-    _test(namespace, calls)
-    verdict = diagnose.diagnose(namespace, plan or _plan())
-    assert namespace["kernel"].__name__ == "kernel" and not hasattr(namespace["kernel"], "_vaecourse_calls")
+    diagnose.watch(namespace, name)
+    test(namespace[name])
+    verdict = diagnose.diagnose(namespace, plan)
+    assert namespace[name].__name__ == name and not hasattr(namespace[name], "_vaecourse_calls")
     return verdict
+
+
+def _diagnosed(answer: str, calls: list[tuple[np.ndarray, float | None]], plan: str | None = None) -> dict:
+    """The diagnosis of a ``kernel`` answer after a test called it on ``calls`` (x, bandwidth)."""
+
+    def test(kernel: Callable) -> None:
+        for x, h in calls:
+            kernel(x.copy()) if h is None else kernel(x.copy(), bandwidth=h)
+
+    return _verdict(answer, "kernel", plan or _plan(), test)
 
 
 SMALL = [(np.linspace(-1, 1, 3), None), (np.linspace(-2, 2, 4), None), (np.linspace(0, 1, 5), None)]
@@ -91,11 +95,11 @@ def test_a_test_that_stopped_before_calling_says_so() -> None:
 
 @pytest.mark.parametrize("raising", ["def kernel(x, bandwidth=None):\n    raise ValueError('no')\n"])
 def test_an_answer_that_raises_is_summarised_not_propagated(raising: str) -> None:
-    namespace = _namespace(raising)
-    diagnose.watch(namespace, "kernel")
-    with pytest.raises(ValueError):
-        namespace["kernel"](np.zeros(3))
-    verdict = diagnose.diagnose(namespace, _plan())
+    def test(kernel: Callable) -> None:
+        with pytest.raises(ValueError):
+            kernel(np.zeros(3))
+
+    verdict = _verdict(raising, "kernel", _plan(), test)
     assert verdict["status"] == "differs" and verdict["actual"] == "raises ValueError"
 
 
@@ -120,28 +124,23 @@ def test_keras_models_are_compared_by_their_architecture() -> None:
     keras = pytest.importorskip("keras")
     wrong_default = BUILD.replace("filters=32", "filters=16")
     sigmoid = BUILD.replace('strides=4, padding="same")', 'strides=4, padding="same", activation="sigmoid")')
-    plan = json.dumps({"function": "build", "reference": BUILD, "mistakes": [
-        {"name": "sigmoid", "description": "puts a sigmoid on the last layer", "source": sigmoid},
-        {"name": "default_16", "description": "changes the default to filters=16", "source": wrong_default}]})  # fmt: skip
+    plan = _plan([{"name": "sigmoid", "description": "puts a sigmoid on the last layer", "source": sigmoid},
+                  {"name": "default_16", "description": "changes the default to filters=16", "source": wrong_default}],
+                 "build", BUILD)  # fmt: skip
+
+    def build_2(build: Callable) -> None:
+        build(2)
+
+    def build_2_fails(build: Callable) -> None:
+        with pytest.raises(ValueError):
+            build(2)
+
     for answer, expected in [(wrong_default, "default_16"), (sigmoid, "sigmoid")]:
-        namespace = {"keras": keras}
-        exec(answer, namespace)  # noqa: S102
-        diagnose.watch(namespace, "build")
-        namespace["build"](2)
-        verdict = diagnose.diagnose(namespace, plan)
+        verdict = _verdict(answer, "build", plan, build_2, keras=keras)
         assert verdict.get("mistake") == expected, verdict
-    namespace = {"keras": keras}
-    exec(BUILD.replace("7 * 7 * filters,", "7 * 7 * filters + 1,"), namespace)  # noqa: S102
-    diagnose.watch(namespace, "build")
-    with pytest.raises(ValueError):
-        namespace["build"](2)
-    verdict = diagnose.diagnose(namespace, plan)
+    verdict = _verdict(BUILD.replace("7 * 7 * filters,", "7 * 7 * filters + 1,"), "build", plan, build_2_fails, keras=keras)
     assert verdict["actual"] == "raises ValueError" and "your `build` raises ValueError; expected: another" in verdict["message"]
-    namespace = {"keras": keras}
-    exec(BUILD.replace('activation="relu"', 'activation="tanh"'), namespace)  # noqa: S102
-    diagnose.watch(namespace, "build")
-    namespace["build"](2)
-    verdict = diagnose.diagnose(namespace, plan)
+    verdict = _verdict(BUILD.replace('activation="relu"', 'activation="tanh"'), "build", plan, build_2, keras=keras)
     assert verdict["status"] == "differs" and "Dense(units=1568, activation=tanh)" in verdict["actual"]
     assert verdict["expected"] == "another architecture (the exercise's instructions say which layers)"
     assert "relu" not in verdict["message"]  # the reference's layers are the exercise's answer
@@ -170,22 +169,17 @@ def test_a_result_without_gradients_is_told_from_the_right_numbers() -> None:
     reference = "def scale(mu, logvar):\n    return mu * torch.exp(0.5 * logvar)\n"
     detached = "def scale(mu, logvar):\n    return mu * torch.exp(0.5 * logvar).detach()\n"
     numpy = "def scale(mu, logvar):\n    return torch.tensor(mu.detach().numpy() * np.exp(0.5 * logvar.detach().numpy()))\n"
-    plan = json.dumps({"function": "scale", "reference": reference, "mistakes": [
-        {"name": "numpy", "description": "computes in NumPy: no gradient", "source": numpy},
-        {"name": "detached", "description": "detaches the standard deviation", "source": detached}]})  # fmt: skip
+    plan = _plan([{"name": "numpy", "description": "computes in NumPy: no gradient", "source": numpy},
+                  {"name": "detached", "description": "detaches the standard deviation", "source": detached}],
+                 "scale", reference)  # fmt: skip
+
+    def test(scale: Callable) -> None:
+        scale(torch.ones(2, requires_grad=True), torch.zeros(2, requires_grad=True))
+
     for answer, expected in [(detached, "detached"), (numpy, "numpy")]:
-        namespace = {"torch": torch, "np": np}
-        exec(answer, namespace)  # noqa: S102
-        diagnose.watch(namespace, "scale")
-        mu, logvar = torch.ones(2, requires_grad=True), torch.zeros(2, requires_grad=True)
-        namespace["scale"](mu, logvar)
-        verdict = diagnose.diagnose(namespace, plan)
+        verdict = _verdict(answer, "scale", plan, test, torch=torch)
         assert verdict.get("mistake") == expected and not verdict["also"], verdict
-    namespace = {"torch": torch, "np": np}
-    exec(numpy, namespace)  # noqa: S102
-    diagnose.watch(namespace, "scale")
-    namespace["scale"](torch.ones(2, requires_grad=True), torch.zeros(2, requires_grad=True))
-    verdict = diagnose.diagnose(namespace, json.dumps({"function": "scale", "reference": reference, "mistakes": []}))
+    verdict = _verdict(numpy, "scale", _plan([], "scale", reference), test, torch=torch)
     assert verdict["status"] == "differs" and "but no gradient reaches its tensor argument 1" in verdict["actual"]
 
 
@@ -193,13 +187,10 @@ def test_tensorflow_gradients_are_compared_too() -> None:
     tf = pytest.importorskip("tensorflow")
     reference = "def energy(x):\n    return tf.reduce_sum(x ** 2)\n"
     numpy = "def energy(x):\n    return tf.constant(np.sum(np.asarray(x) ** 2))\n"
-    namespace = {"tf": tf, "np": np}
-    exec(numpy, namespace)  # noqa: S102
-    diagnose.watch(namespace, "energy")
-    namespace["energy"](tf.constant([1.0, 2.0]))
-    plan = json.dumps({"function": "energy", "reference": reference, "mistakes": [
-        {"name": "numpy", "description": "right numbers computed in NumPy: no gradient", "source": numpy}]})  # fmt: skip
-    assert diagnose.diagnose(namespace, plan).get("mistake") == "numpy"
+    plan = _plan([{"name": "numpy", "description": "right numbers computed in NumPy: no gradient", "source": numpy}],
+                 "energy", reference)  # fmt: skip
+    verdict = _verdict(numpy, "energy", plan, lambda energy: energy(tf.constant([1.0, 2.0])), tf=tf)
+    assert verdict.get("mistake") == "numpy"
 
 
 def test_mistakes_with_the_same_results_are_all_named() -> None:
@@ -231,30 +222,30 @@ def test_a_training_steps_effect_on_the_weights_is_compared(mistake: str) -> Non
     it leaves are compared too, each function starting from the same model, gradients and
     optimizer state (and the test's model is left as the test left it)."""
     torch = pytest.importorskip("torch")
-    namespace = {"torch": torch}
-    exec(next(m["source"] for m in STEP_MISTAKES if m["name"] == mistake), namespace)  # noqa: S102
     model = torch.nn.Linear(2, 2, dtype=torch.float64)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    diagnose.watch(namespace, "train_step")
-    for _ in range(2):
-        namespace["train_step"](model, torch.ones(3, 2, dtype=torch.float64), optimizer)
-    after_test = {k: v.clone() for k, v in model.state_dict().items()}
-    verdict = diagnose.diagnose(namespace, json.dumps({"function": "train_step", "reference": STEP, "mistakes": STEP_MISTAKES}))
+    after_test: dict = {}
+
+    def test(train_step: Callable) -> None:
+        for _ in range(2):
+            train_step(model, torch.ones(3, 2, dtype=torch.float64), optimizer)
+        after_test.update({k: v.clone() for k, v in model.state_dict().items()})
+
+    answer = next(m["source"] for m in STEP_MISTAKES if m["name"] == mistake)
+    verdict = _verdict(answer, "train_step", _plan(STEP_MISTAKES, "train_step", STEP), test, torch=torch)
     assert verdict.get("mistake") == mistake, verdict
     assert all(torch.equal(after_test[k], v) for k, v in model.state_dict().items())
 
 
 def test_a_step_with_an_unknown_mistake_shows_the_weight_it_leaves_otherwise() -> None:
     torch = pytest.importorskip("torch")
-    namespace = {"torch": torch}
-    exec(STEP.replace("    optimizer.step()\n", "    optimizer.step()\n    optimizer.step()\n"), namespace)  # noqa: S102
     model = torch.nn.Linear(1, 1, bias=False, dtype=torch.float64)
     with torch.no_grad():
         model.weight.fill_(3.0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    diagnose.watch(namespace, "train_step")
-    namespace["train_step"](model, torch.ones(1, 1, dtype=torch.float64), optimizer)
-    verdict = diagnose.diagnose(namespace, json.dumps({"function": "train_step", "reference": STEP, "mistakes": STEP_MISTAKES}))
+    twice = STEP.replace("    optimizer.step()\n", "    optimizer.step()\n    optimizer.step()\n")
+    verdict = _verdict(twice, "train_step", _plan(STEP_MISTAKES, "train_step", STEP),
+                       lambda step: step(model, torch.ones(1, 1, dtype=torch.float64), optimizer), torch=torch)
     assert verdict["status"] == "differs", verdict
     assert verdict["call"].startswith("(a Linear; shape (1, 1) float64: [1]; a SGD)")
     assert "as expected, but leaves weight 0 of the model (shape (1, 1)) at [" in verdict["actual"]
@@ -276,18 +267,19 @@ def test_a_keras_training_step_is_compared_by_the_weights_it_leaves() -> None:
     same weights and moments (moments created during a replay go back to zero)."""
     tf = pytest.importorskip("tensorflow")
     keras = pytest.importorskip("keras")
-    plan = json.dumps({"function": "train_step", "reference": KERAS_STEP, "mistakes": [
-        {"name": "ascent", "description": "applies the negated gradients (maximizes the loss)", "source": ASCENT}]})  # fmt: skip
+    plan = _plan([{"name": "ascent", "description": "applies the negated gradients (maximizes the loss)",
+                   "source": ASCENT}], "train_step", KERAS_STEP)  # fmt: skip
     for answer, mistake in [(ASCENT, "ascent"), (KERAS_STEP, None)]:
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
         optimizer = keras.optimizers.Adam(0.1)
-        namespace = {"tf": tf}
-        exec(answer, namespace)  # noqa: S102
-        diagnose.watch(namespace, "train_step")
-        namespace["train_step"](model, np.ones((3, 2), np.float32), optimizer)
-        after_test = [w.numpy().copy() for w in model.weights]
-        verdict = diagnose.diagnose(namespace, plan)
+        after_test: list = []
+
+        def test(step: Callable, model: object = model, optimizer: object = optimizer, after: list = after_test) -> None:
+            step(model, np.ones((3, 2), np.float32), optimizer)
+            after += [w.numpy().copy() for w in model.weights]
+
+        verdict = _verdict(answer, "train_step", plan, test, tf=tf)
         assert verdict.get("mistake") == mistake and verdict["status"] == ("mistake" if mistake else "same"), verdict
         assert all(np.array_equal(a, w.numpy()) for a, w in zip(after_test, model.weights, strict=True))
 
@@ -296,7 +288,7 @@ def test_where_the_reference_cannot_run_the_mistakes_are_still_compared() -> Non
     """A reference that raises here (it needs something this kernel lacks) is no comparison: the
     verdict must not call the answer right; a catalogued mistake with the same results is named."""
     broken = "def kernel(x, bandwidth=None):\n    raise NotImplementedError('not in this build')\n"
-    plan = json.dumps({"function": "kernel", "reference": broken, "mistakes": MISTAKES})
+    plan = _plan(MISTAKES, "kernel", broken)
     verdict = _diagnosed(NO_HALF, SMALL, plan)
     assert verdict["status"] == "mistake" and verdict["mistake"] == "no_half", verdict
     verdict = _diagnosed("def kernel(x, bandwidth=None):\n    return x\n", SMALL, plan)
@@ -313,11 +305,11 @@ def test_keras_models_with_one_architecture_are_told_apart_by_their_outputs() ->
     logvar = keras.layers.Lambda(lambda m: m * 0 + {c})(mean)
     return keras.Model(inputs, [mean, logvar])
 """
-    plan = json.dumps({"function": "fix", "reference": source.format(c="0.0"), "mistakes": [
-        {"name": "ones", "description": "fixes the log-variance to 1", "source": source.format(c="1.0")}]})  # fmt: skip
-    namespace = {"keras": keras}
-    exec(source.format(c="1.0"), namespace)  # noqa: S102
-    diagnose.watch(namespace, "fix")
-    namespace["fix"]()
-    namespace["fix"](2)
-    assert diagnose.diagnose(namespace, plan).get("mistake") == "ones"
+    plan = _plan([{"name": "ones", "description": "fixes the log-variance to 1", "source": source.format(c="1.0")}],
+                 "fix", source.format(c="0.0"))  # fmt: skip
+
+    def test(fix: Callable) -> None:
+        fix()
+        fix(2)
+
+    assert _verdict(source.format(c="1.0"), "fix", plan, test, keras=keras).get("mistake") == "ones"
